@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using QmpExporter.Configuration;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Hosting;
+
+/// <summary>Builds the daemon: configuration, VM sessions, <c>/metrics</c>, <c>/healthz</c> and the landing page.</summary>
+internal static class ExporterApp
+{
+    /// <summary>Where the exporter listens unless <c>--urls</c> (or <c>ASPNETCORE_URLS</c>, or <c>urls</c> in appsettings.json) says otherwise.</summary>
+    public const string DefaultUrls = "http://*:9719";
+
+    /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand is malformed.</exception>
+    public static WebApplication Build(string[] args)
+    {
+        var shorthandVms = new List<KeyValuePair<string, string?>>();
+        var errors = new List<string>();
+        var rest = VmShorthand.Extract(args, shorthandVms, errors);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), errors);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(rest);
+        builder.Configuration.AddInMemoryCollection(shorthandVms);
+        builder.Host.UseSystemd();
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+
+        var services = builder.Services;
+        services.AddOptions<ExporterOptions>().BindConfiguration(ExporterOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ExporterOptions>, ExporterOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<VmRegistry>();
+        services.AddSingleton<ExporterMetrics>();
+        services.AddSingleton<VmSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
+
+        var app = builder.Build();
+        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>(),
+            app.Services.GetRequiredService<IOptions<ExporterOptions>>().Value.PlannedVms);
+        app.Lifetime.ApplicationStopped.Register(metrics.Dispose);
+        Endpoints.Map(app, metrics, app.Services.GetRequiredService<VmSupervisor>());
+        return app;
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace QmpExporter.Hosting;
+
+/// <summary>Every log line of the exporter. Event ids are stable: never reuse or repurpose one.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "VM {Vm}: connected to QEMU {Version} ({Package}) at {Endpoint}")]
+    public static partial void Connected(ILogger logger, string vm, string version, string package, string endpoint);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "VM {Vm}: QMP session at {Endpoint} ended: {Reason}")]
+    public static partial void Disconnected(ILogger logger, string vm, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "VM {Vm}: {Problem}; retrying in {DelaySeconds:0.0} s")]
+    public static partial void ConnectFailed(ILogger logger, string vm, string problem, double delaySeconds);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "VM {Vm}: still failing ({Problem}); retrying in {DelaySeconds:0.0} s")]
+    public static partial void ConnectStillFailing(ILogger logger, string vm, string problem, double delaySeconds);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "VM {Vm}: QMP protocol error ({Reason}): {Detail}")]
+    public static partial void ProtocolError(ILogger logger, string vm, string reason, string detail);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "VM {Vm}: {Count} more QMP protocol errors in the last {Seconds} s were counted but not logged")]
+    public static partial void ProtocolErrorsSuppressed(ILogger logger, string vm, int count, int seconds);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "VM {Vm}: QMP command failed: {Error}")]
+    public static partial void QueryFailed(ILogger logger, string vm, string error);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "VM {Vm}: unexpected error in the session; it will reconnect")]
+    public static partial void SessionCrashed(ILogger logger, string vm, Exception exception);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Watching {Count} VMs: added {Added}, removed {Removed}")]
+    public static partial void VmsChanged(ILogger logger, int count, string added, string removed);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Configuration change rejected, keeping the previous VM list: {Errors}")]
+    public static partial void ReloadRejected(ILogger logger, string errors);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Serving QMP metrics at {Urls}/metrics")]
+    public static partial void Serving(ILogger logger, string urls);
+}

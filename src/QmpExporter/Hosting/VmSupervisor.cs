@@ -1,0 +1,167 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using QmpExporter.Configuration;
+using QmpExporter.Qmp;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Hosting;
+
+/// <summary>
+/// Keeps one <see cref="VmSession"/> per configured VM. A change to the VM list in the configuration files applies
+/// without a restart: new VMs start, removed ones stop and leave <c>/metrics</c>, a VM whose socket changed
+/// reconnects and keeps its counters. A reload that does not validate is logged and ignored.
+/// </summary>
+internal sealed class VmSupervisor(
+    IConfiguration configuration,
+    IOptions<ExporterOptions> startupOptions,
+    IValidateOptions<ExporterOptions> validator,
+    VmRegistry registry,
+    TimeProvider time,
+    ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+{
+    private readonly ILogger logger = loggers.CreateLogger<VmSupervisor>();
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly Dictionary<string, VmSession> sessions = new(StringComparer.Ordinal);
+    private IDisposable? reloads;
+    private bool stopped;
+
+    public IReadOnlyCollection<VmSession> Sessions
+    {
+        get
+        {
+            lock (sessions)
+            {
+                return [.. sessions.Values];
+            }
+        }
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await ApplyAsync(startupOptions.Value).ConfigureAwait(false);
+        reloads = ChangeToken.OnChange(configuration.GetReloadToken, () => _ = ReloadAsync());
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        reloads?.Dispose();
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            stopped = true;
+            await Task.WhenAll(Sessions.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        reloads?.Dispose();
+        gate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Re-reads the section; public for tests that change the configuration in memory.</summary>
+    public async Task ReloadAsync()
+    {
+        var options = new ExporterOptions();
+        try
+        {
+            configuration.GetSection(ExporterOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            Log.ReloadRejected(logger, e.Message);
+            return;
+        }
+
+        var result = validator.Validate(null, options);
+        if (result.Failed)
+        {
+            Log.ReloadRejected(logger, result.FailureMessage);
+            return;
+        }
+
+        await ApplyAsync(options).ConfigureAwait(false);
+    }
+
+    private async Task ApplyAsync(ExporterOptions options)
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (stopped)
+            {
+                return;
+            }
+
+            var wanted = options.Vms.ToDictionary(vm => vm.Name, vm => Parse(vm.Socket), StringComparer.Ordinal);
+            var removed = new List<string>();
+            var added = new List<string>();
+            foreach (var session in Sessions)
+            {
+                if (!wanted.TryGetValue(session.Name, out var endpoint) || endpoint != session.Endpoint)
+                {
+                    await session.DisposeAsync().ConfigureAwait(false);
+                    lock (sessions)
+                    {
+                        sessions.Remove(session.Name);
+                    }
+
+                    if (endpoint is null)
+                    {
+                        registry.Remove(session.Name);
+                        removed.Add(session.Name);
+                    }
+                }
+            }
+
+            var clientOptions = new QmpClientOptions
+            {
+                MaxLineBytes = options.MaxLineBytes,
+                ConnectTimeout = options.ConnectTimeout,
+                GreetingTimeout = options.GreetingTimeout,
+                CommandTimeout = options.CommandTimeout,
+                TimeProvider = time,
+            };
+            foreach (var (name, endpoint) in wanted)
+            {
+                lock (sessions)
+                {
+                    if (sessions.ContainsKey(name))
+                    {
+                        continue;
+                    }
+                }
+
+                var session = new VmSession(name, endpoint, registry.GetOrAdd(name), clientOptions,
+                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>());
+                lock (sessions)
+                {
+                    sessions.Add(name, session);
+                }
+
+                session.Start();
+                added.Add(name);
+            }
+
+            if (added.Count > 0 || removed.Count > 0)
+            {
+                Log.VmsChanged(logger, wanted.Count, string.Join(", ", added), string.Join(", ", removed));
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static QmpEndpoint Parse(string socket) =>
+        QmpEndpoint.TryParse(socket, out var endpoint, out var error) ? endpoint : throw new InvalidOperationException(error);
+}

@@ -1,0 +1,47 @@
+using System.Buffers;
+
+namespace QmpExporter.Qmp;
+
+/// <summary>
+/// Newline framing of the QMP stream (qmp-spec: one JSON object per line, QEMU ends each with CRLF),
+/// with a hard cap on the line length so a peer can never make us buffer without bound.
+/// </summary>
+internal static class QmpLineFramer
+{
+    /// <summary>
+    /// Takes the next complete line off <paramref name="buffer"/>, without its line ending.
+    /// Returns false when the buffer holds no complete line yet.
+    /// </summary>
+    /// <exception cref="QmpLineTooLongException">The line (complete or not) is longer than <paramref name="maxLineBytes"/>.</exception>
+    public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, int maxLineBytes, out ReadOnlySequence<byte> line)
+    {
+        var newline = buffer.PositionOf((byte)'\n');
+        if (newline is null)
+        {
+            if (buffer.Length > maxLineBytes)
+            {
+                throw new QmpLineTooLongException(maxLineBytes);
+            }
+
+            line = default;
+            return false;
+        }
+
+        line = buffer.Slice(0, newline.Value);
+        buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
+        if (line.Length > maxLineBytes)
+        {
+            throw new QmpLineTooLongException(maxLineBytes);
+        }
+
+        if (!line.IsEmpty && EndsWithCarriageReturn(line))
+        {
+            line = line.Slice(0, line.Length - 1);
+        }
+
+        return true;
+    }
+
+    private static bool EndsWithCarriageReturn(in ReadOnlySequence<byte> line) =>
+        line.IsSingleSegment ? line.FirstSpan[^1] == (byte)'\r' : line.Slice(line.Length - 1).FirstSpan[0] == (byte)'\r';
+}

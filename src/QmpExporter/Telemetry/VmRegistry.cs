@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+
+namespace QmpExporter.Telemetry;
+
+/// <summary>
+/// The VMs the exporter currently knows, each with its series. A VM removed from the configuration is removed here,
+/// and with it every series it had; the count of series let go tells <see cref="ExporterMetrics"/> when to rebuild
+/// its instruments so the OpenTelemetry SDK lets go of them too.
+/// </summary>
+internal sealed class VmRegistry
+{
+    private readonly ConcurrentDictionary<string, VmSeries> vms = new(StringComparer.Ordinal);
+    private long retiredSeries;
+
+    public ICollection<VmSeries> Vms => vms.Values;
+
+    /// <summary>Series removed since the last <see cref="TakeRetiredSeries"/>.</summary>
+    public long RetiredSeries => Interlocked.Read(ref retiredSeries);
+
+    public VmSeries GetOrAdd(string vm) => vms.GetOrAdd(vm, name => new VmSeries(name, this));
+
+    public VmSeries? Find(string vm) => vms.GetValueOrDefault(vm);
+
+    public bool Remove(string vm)
+    {
+        if (!vms.TryRemove(vm, out var series))
+        {
+            return false;
+        }
+
+        OnSeriesRetired(series.SeriesCount);
+        return true;
+    }
+
+    public long TakeRetiredSeries() => Interlocked.Exchange(ref retiredSeries, 0);
+
+    internal void OnSeriesRetired(int count) => Interlocked.Add(ref retiredSeries, count);
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace QmpExporter.Telemetry;
+
+/// <summary>
+/// The current value of every series of one VM: the source of truth the observable instruments read at scrape time.
+/// Writers are the VM's own session (its read loop and its queries); readers are scrapes. One lock per VM keeps
+/// them apart without ever making one VM wait for another.
+/// </summary>
+internal sealed class VmSeries(string vm, VmRegistry registry)
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<SeriesKey, double>?[] families = new Dictionary<SeriesKey, double>?[MetricCatalog.All.Count];
+
+    public string Vm { get; } = vm;
+
+    public int SeriesCount
+    {
+        get
+        {
+            lock (gate)
+            {
+                return families.Sum(f => f?.Count ?? 0);
+            }
+        }
+    }
+
+    public void Add(MetricFamily family, in SeriesKey key, double delta = 1)
+    {
+        lock (gate)
+        {
+            ref var value = ref Slot(family, key);
+            if (!Unsafe.IsNullRef(ref value))
+            {
+                value += delta;
+            }
+        }
+    }
+
+    public void Set(MetricFamily family, in SeriesKey key, double value)
+    {
+        lock (gate)
+        {
+            ref var slot = ref Slot(family, key);
+            if (!Unsafe.IsNullRef(ref slot))
+            {
+                slot = value;
+            }
+        }
+    }
+
+    /// <summary>Counts one event and stamps QEMU's time, in one lock: this runs for every event.</summary>
+    public void RecordEvent(string eventName, double timestampSeconds)
+    {
+        lock (gate)
+        {
+            ref var count = ref Slot(MetricCatalog.Events, new SeriesKey(eventName));
+            if (!Unsafe.IsNullRef(ref count))
+            {
+                count++;
+            }
+
+            Slot(MetricCatalog.LastEventTimestamp, SeriesKey.None) = timestampSeconds;
+        }
+    }
+
+    /// <summary>Sets <paramref name="key"/> to 1 and every other series of the family to 0: a state set.</summary>
+    public void SetState(MetricFamily family, in SeriesKey key)
+    {
+        lock (gate)
+        {
+            if (families[family.Index] is { } series)
+            {
+                foreach (var other in series.Keys)
+                {
+                    series[other] = 0;
+                }
+            }
+
+            ref var slot = ref Slot(family, key);
+            if (!Unsafe.IsNullRef(ref slot))
+            {
+                slot = 1;
+            }
+        }
+    }
+
+    /// <summary>Forgets every series of the family, e.g. <c>qemu_info</c> before a new greeting's labels.</summary>
+    public void Clear(MetricFamily family)
+    {
+        lock (gate)
+        {
+            if (families[family.Index] is { Count: > 0 } series)
+            {
+                registry.OnSeriesRetired(series.Count);
+                series.Clear();
+            }
+        }
+    }
+
+    public bool Remove(MetricFamily family, in SeriesKey key)
+    {
+        lock (gate)
+        {
+            if (families[family.Index]?.Remove(key) == true)
+            {
+                registry.OnSeriesRetired(1);
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    public double? Get(MetricFamily family, in SeriesKey key)
+    {
+        lock (gate)
+        {
+            return families[family.Index] is { } series && series.TryGetValue(key, out var value) ? value : null;
+        }
+    }
+
+    /// <summary>Appends the family's series of this VM as measurements, <c>vm</c> first, then the family's labels.</summary>
+    public void Collect(MetricFamily family, List<Measurement<double>> into)
+    {
+        lock (gate)
+        {
+            if (families[family.Index] is not { Count: > 0 } series)
+            {
+                return;
+            }
+
+            foreach (var (key, value) in series)
+            {
+                var tags = new TagList { { "vm", Vm } };
+                for (var i = 0; i < family.Labels.Length; i++)
+                {
+                    tags.Add(family.Labels[i], key[i]);
+                }
+
+                into.Add(new Measurement<double>(value, tags));
+            }
+        }
+    }
+
+    /// <summary>The value slot of a series, created when new; a null ref when the VM's cap for the family is reached.</summary>
+    private ref double Slot(MetricFamily family, in SeriesKey key)
+    {
+        var series = families[family.Index] ??= [];
+        if (series.Count >= family.MaxSeriesPerVm && !series.ContainsKey(key))
+        {
+            if (family != MetricCatalog.SeriesDropped)
+            {
+                ref var dropped = ref Slot(MetricCatalog.SeriesDropped, new SeriesKey(family.Name));
+                if (!Unsafe.IsNullRef(ref dropped))
+                {
+                    dropped++;
+                }
+            }
+
+            return ref Unsafe.NullRef<double>();
+        }
+
+        return ref CollectionsMarshal.GetValueRefOrAddDefault(series, key, out _);
+    }
+}
