@@ -26,7 +26,13 @@ internal static class ExporterApp
             throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), errors);
         }
 
-        var builder = WebApplication.CreateSlimBuilder(rest);
+        // appsettings.json is read from beside the binary unless --contentRoot names another folder (e.g. /etc/qmp-exporter).
+        var contentRoot = new ConfigurationBuilder().AddCommandLine(rest).Build()[WebHostDefaults.ContentRootKey];
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = rest,
+            ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
+        });
         builder.Configuration.AddInMemoryCollection(shorthandVms);
         builder.Host.UseSystemd();
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
