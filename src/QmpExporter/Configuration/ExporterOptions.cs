@@ -24,6 +24,18 @@ internal sealed class ExporterOptions
 
     /// <summary>How many VMs one exporter is sized for: it sets the per-metric cardinality limit of the Prometheus exporter.</summary>
     public int PlannedVms { get; set; } = 1000;
+
+    /// <summary>Most label sets one VM may have in a metric labelled by free-form names (devices, nodes, jobs); the rest are counted in qmp_series_dropped_total.</summary>
+    public int MaxSeriesPerVm { get; set; } = Telemetry.VmRegistry.DefaultMaxSeriesPerVm;
+
+    /// <summary>How often query-block-jobs and query-migrate run while a block job or a migration runs; never otherwise.</summary>
+    public TimeSpan ActivePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often query-blockstats runs for qemu_block_failed_operations_total.</summary>
+    public TimeSpan BlockStatsInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a finished block job's gauges stay, so that a scrape sees its final offset.</summary>
+    public TimeSpan FinishedJobRetention { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 internal sealed class VmOptions

@@ -35,6 +35,7 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
 
         Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes >= 1024, "must be at least 1024");
         Positive(errors, nameof(options.PlannedVms), options.PlannedVms >= 1, "must be at least 1");
+        Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm >= 1, "must be at least 1");
         foreach (var (key, value) in new[]
                  {
                      (nameof(options.ConnectTimeout), options.ConnectTimeout),
@@ -42,6 +43,9 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
                      (nameof(options.CommandTimeout), options.CommandTimeout),
                      (nameof(options.ReconnectMinDelay), options.ReconnectMinDelay),
                      (nameof(options.ReconnectMaxDelay), options.ReconnectMaxDelay),
+                     (nameof(options.ActivePollInterval), options.ActivePollInterval),
+                     (nameof(options.BlockStatsInterval), options.BlockStatsInterval),
+                     (nameof(options.FinishedJobRetention), options.FinishedJobRetention),
                  })
         {
             Positive(errors, key, value > TimeSpan.Zero, "must be a positive duration such as 00:00:05");

@@ -44,7 +44,7 @@ internal static class ExporterApp
         services.AddOptions<ExporterOptions>().BindConfiguration(ExporterOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExporterOptions>, ExporterOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<VmRegistry>();
+        services.AddSingleton(sp => new VmRegistry(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
         services.AddSingleton<ExporterMetrics>();
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());

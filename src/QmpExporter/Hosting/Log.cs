@@ -17,11 +17,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "VM {Vm}: still failing ({Problem}); retrying in {DelaySeconds:0.0} s")]
     public static partial void ConnectStillFailing(ILogger logger, string vm, string problem, double delaySeconds);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "VM {Vm}: QMP protocol error ({Reason}): {Detail}")]
-    public static partial void ProtocolError(ILogger logger, string vm, string reason, string detail);
-
-    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "VM {Vm}: {Count} more QMP protocol errors in the last {Seconds} s were counted but not logged")]
-    public static partial void ProtocolErrorsSuppressed(ILogger logger, string vm, int count, int seconds);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "VM {Vm}: QMP protocol error ({Reason}): {Detail} ({Suppressed} more since the last line, counted in qmp_protocol_errors_total)")]
+    public static partial void ProtocolError(ILogger logger, string vm, string reason, string detail, int suppressed);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "VM {Vm}: QMP command failed: {Error}")]
     public static partial void QueryFailed(ILogger logger, string vm, string error);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using QmpExporter.Mappings;
@@ -8,40 +7,42 @@ using QmpExporter.Telemetry;
 namespace QmpExporter.Hosting;
 
 /// <summary>
-/// The supervised QMP session of one VM: connects, negotiates, re-queries state after every (re)connect and after
-/// run-state events, and reconnects with capped exponential backoff and jitter. Nothing escapes it: a failing,
-/// hanging or flooding VM only ever affects its own series.
+/// The supervised QMP session of one VM: connects, negotiates, runs every state query after each (re)connect, again
+/// when an event asks for it and on a timer while something runs, and reconnects with capped exponential backoff and
+/// jitter. Nothing escapes it: a failing, hanging or flooding VM only ever affects its own series.
 /// </summary>
-internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
+internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
 {
-    private const int StatusRetries = 5;
-    private static readonly TimeSpan ErrorLogWindow = TimeSpan.FromSeconds(10);
+    private const string EndOfStream = "end of stream (QEMU exited or closed the monitor)";
 
-    private readonly QmpEndpoint endpoint;
     private readonly QmpClientOptions clientOptions;
+    private readonly PollSettings polling;
     private readonly TimeSpan minDelay;
     private readonly TimeSpan maxDelay;
     private readonly ILogger logger;
+    private readonly VmContext vm;
     private readonly CancellationTokenSource stopping = new();
-    private readonly Channel<bool> statusRequests = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> wakeUps = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly LogThrottle protocolErrorLog;
     private Task running = Task.CompletedTask;
-    private int runStateGeneration;
-    private long errorWindowStart;
-    private int errorsInWindow;
 
-    public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger)
+    public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger)
     {
         Name = name;
-        this.endpoint = endpoint;
-        Series = series;
+        Endpoint = endpoint;
         this.clientOptions = clientOptions;
+        this.polling = polling;
         this.minDelay = minDelay;
         this.maxDelay = maxDelay;
         this.logger = logger;
+        vm = new VmContext(name, series, clientOptions.TimeProvider, logger) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
+        protocolErrorLog = new LogThrottle(clientOptions.TimeProvider, TimeSpan.FromSeconds(10));
         series.Set(MetricCatalog.Up, SeriesKey.None, 0);
-        series.Add(MetricCatalog.Connects, SeriesKey.None, 0);
-        series.Add(MetricCatalog.Disconnects, SeriesKey.None, 0);
-        series.Add(MetricCatalog.Stops, SeriesKey.None, 0);
+        foreach (var counter in (MetricFamily[])[MetricCatalog.Connects, MetricCatalog.Disconnects, MetricCatalog.Stops, MetricCatalog.QuorumFailures])
+        {
+            series.Add(counter, SeriesKey.None, 0);
+        }
+
         foreach (var reason in QmpProtocolErrorReasons.All)
         {
             series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(reason), 0);
@@ -50,9 +51,9 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
 
     public string Name { get; }
 
-    public QmpEndpoint Endpoint => endpoint;
+    public QmpEndpoint Endpoint { get; }
 
-    public VmSeries Series { get; }
+    public VmSeries Series => vm.Series;
 
     public bool IsUp => Series.Get(MetricCatalog.Up, SeriesKey.None) == 1;
 
@@ -72,20 +73,17 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
         Series.RecordEvent(evt.Name, evt.TimestampSeconds);
         if (EventMappings.ByEvent.TryGetValue(evt.Name, out var mapping))
         {
-            mapping.Apply(evt, this);
+            mapping.Apply(evt, vm);
         }
     }
 
     public void OnProtocolError(string reason, string detail)
     {
         Series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(reason));
-        LogProtocolError(reason, detail);
-    }
-
-    public void RequestStatusRefresh()
-    {
-        Interlocked.Increment(ref runStateGeneration);
-        statusRequests.Writer.TryWrite(true);
+        if (protocolErrorLog.TryEnter(out var suppressed))
+        {
+            Log.ProtocolError(logger, Name, reason, detail, suppressed);
+        }
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
@@ -97,7 +95,7 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
             string? problem = null;
             try
             {
-                var client = await QmpClient.ConnectAsync(endpoint, this, clientOptions, cancellationToken).ConfigureAwait(false);
+                var client = await QmpClient.ConnectAsync(Endpoint, this, clientOptions, cancellationToken).ConfigureAwait(false);
                 await using (client.ConfigureAwait(false))
                 {
                     attempt = 0;
@@ -126,16 +124,12 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
             }
 
             var delay = Backoff(attempt++);
-            if (problem is null)
-            {
-                // A session that ended is logged by OnDisconnected; the first reconnect comes after the shortest delay.
-            }
-            else if (problem != lastProblem)
+            if (problem is not null && problem != lastProblem)
             {
                 Log.ConnectFailed(logger, Name, problem, delay.TotalSeconds);
                 lastProblem = problem;
             }
-            else
+            else if (problem is not null)
             {
                 Log.ConnectStillFailing(logger, Name, problem, delay.TotalSeconds);
             }
@@ -157,26 +151,46 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
     private async Task<string> ServeAsync(QmpClient client, CancellationToken cancellationToken)
     {
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var lastRun = new DateTimeOffset?[EventMappings.Queries.Count];
+        var failedOnce = new bool[EventMappings.Queries.Count];
+        vm.Request(VmQuery.All);
+        Task<bool>? wake = null;
         try
         {
-            await QueryVersionAsync(client, connection.Token).ConfigureAwait(false);
-            await QueryStatusAsync(client, connection.Token).ConfigureAwait(false);
             while (true)
             {
-                var request = statusRequests.Reader.WaitToReadAsync(connection.Token).AsTask();
-                if (await Task.WhenAny(request, client.Completion).ConfigureAwait(false) == client.Completion)
+                var requested = vm.TakeRequests();
+                for (var i = 0; i < EventMappings.Queries.Count; i++)
                 {
-                    await client.Completion.ConfigureAwait(false);
-                    return "end of stream (QEMU exited or closed the monitor)";
+                    var query = EventMappings.Queries[i];
+                    if (requested.HasFlag(query.Query) || IsDue(query, lastRun[i]))
+                    {
+                        lastRun[i] = Time.GetUtcNow();
+                        await RunQueryAsync(client, query, failedOnce, i, connection.Token).ConfigureAwait(false);
+                    }
                 }
 
-                statusRequests.Reader.TryRead(out _);
-                await QueryStatusAsync(client, connection.Token).ConfigureAwait(false);
+                wake ??= wakeUps.Reader.WaitToReadAsync(connection.Token).AsTask();
+                using var timerCancel = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
+                var timer = Task.Delay(NextWake(lastRun) ?? Timeout.InfiniteTimeSpan, Time, timerCancel.Token);
+                var woken = await Task.WhenAny(wake, timer, client.Completion).ConfigureAwait(false);
+                await timerCancel.CancelAsync().ConfigureAwait(false);
+                if (woken == client.Completion)
+                {
+                    await client.Completion.ConfigureAwait(false);
+                    return EndOfStream;
+                }
+
+                if (woken == wake)
+                {
+                    wake = null;
+                    wakeUps.Reader.TryRead(out _);
+                }
             }
         }
         catch (QmpDisconnectedException)
         {
-            return "end of stream (QEMU exited or closed the monitor)";
+            return EndOfStream;
         }
         catch (QmpProtocolException e)
         {
@@ -189,75 +203,55 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
         }
     }
 
-    private async Task QueryVersionAsync(QmpClient client, CancellationToken cancellationToken)
-    {
-        var version = await TryExecuteAsync(client, "query-version", cancellationToken).ConfigureAwait(false);
-        if (version is { ValueKind: JsonValueKind.Object } v && v.TryGetProperty("qemu", out var qemu) && qemu.ValueKind == JsonValueKind.Object)
-        {
-            var text = $"{qemu.GetProperty("major")}.{qemu.GetProperty("minor")}.{qemu.GetProperty("micro")}";
-            var package = v.TryGetProperty("package", out var p) ? p.GetString()?.Trim() ?? "" : "";
-            SetInfo(text, package);
-        }
-    }
-
-    /// <summary>
-    /// Runs <c>query-status</c> and applies it unless a run-state event came in meanwhile, in which case the answer
-    /// may already be stale and the query runs again.
-    /// </summary>
-    private async Task QueryStatusAsync(QmpClient client, CancellationToken cancellationToken)
-    {
-        for (var tries = 1; ; tries++)
-        {
-            var generation = Volatile.Read(ref runStateGeneration);
-            var status = await TryExecuteAsync(client, "query-status", cancellationToken).ConfigureAwait(false);
-            if (status is not { } statusInfo)
-            {
-                return;
-            }
-
-            if (generation == Volatile.Read(ref runStateGeneration) || tries == StatusRetries)
-            {
-                RunStateMapping.ApplyStatus(Series, statusInfo);
-                return;
-            }
-        }
-    }
-
-    private async Task<JsonElement?> TryExecuteAsync(QmpClient client, string command, CancellationToken cancellationToken)
+    private async Task RunQueryAsync(QmpClient client, IStateQuery query, bool[] failedOnce, int index, CancellationToken cancellationToken)
     {
         try
         {
-            return await client.ExecuteAsync(command, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await client.ExecuteAsync(query.Command, null, result => query.Apply(result, vm), cancellationToken).ConfigureAwait(false);
         }
         catch (QmpCommandException e)
         {
-            Log.QueryFailed(logger, Name, e.Message);
-            return null;
+            // A QEMU without the command (or in a state that refuses it) says so every time: log it once per connection.
+            if (!failedOnce[index])
+            {
+                failedOnce[index] = true;
+                Log.QueryFailed(logger, Name, e.Message);
+            }
         }
+    }
+
+    private bool IsDue(IStateQuery query, DateTimeOffset? lastRun) =>
+        lastRun is { } last && query.PollInterval(vm, polling) is { } interval && Time.GetUtcNow() - last >= interval;
+
+    /// <summary>Time until the next poll or the next finished job's gauges expire; null for nothing scheduled.</summary>
+    private TimeSpan? NextWake(DateTimeOffset?[] lastRun)
+    {
+        var now = Time.GetUtcNow();
+        var next = vm.Jobs.Expire(now, polling.FinishedJobRetention, Series);
+        for (var i = 0; i < lastRun.Length; i++)
+        {
+            if (lastRun[i] is { } last && EventMappings.Queries[i].PollInterval(vm, polling) is { } interval && (next is null || last + interval < next))
+            {
+                next = last + interval;
+            }
+        }
+
+        return next is { } due ? (due > now ? due - now : TimeSpan.Zero) : null;
     }
 
     private void OnConnected(QmpGreeting greeting)
     {
-        SetInfo(greeting.Version, greeting.Package);
+        QemuVersionQuery.SetInfo(Series, greeting.Version, greeting.Package);
         Series.Add(MetricCatalog.Connects, SeriesKey.None);
         Series.Set(MetricCatalog.Up, SeriesKey.None, 1);
-        Log.Connected(logger, Name, greeting.Version, greeting.Package, endpoint.ToString());
+        Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint.ToString());
     }
 
     private void OnDisconnected(string reason)
     {
         Series.Set(MetricCatalog.Up, SeriesKey.None, 0);
         Series.Add(MetricCatalog.Disconnects, SeriesKey.None);
-        Log.Disconnected(logger, Name, endpoint.ToString(), reason);
-    }
-
-    private void SetInfo(string version, string package)
-    {
-        if (Series.Get(MetricCatalog.QemuInfo, new SeriesKey(version, package)) is null)
-        {
-            Series.Clear(MetricCatalog.QemuInfo);
-            Series.Set(MetricCatalog.QemuInfo, new SeriesKey(version, package), 1);
-        }
+        Log.Disconnected(logger, Name, Endpoint.ToString(), reason);
     }
 
     /// <summary>Equal jitter: half the exponential delay fixed, half random, so many VMs that failed together spread out.</summary>
@@ -266,26 +260,5 @@ internal sealed class VmSession : IQmpEventHandler, IVmContext, IAsyncDisposable
         var exponential = minDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30));
         var capped = Math.Min(exponential, maxDelay.TotalMilliseconds);
         return TimeSpan.FromMilliseconds((capped / 2) + (Random.Shared.NextDouble() * capped / 2));
-    }
-
-    /// <summary>Logs at most one protocol error per window; a flood of bad lines is counted, not logged line by line.</summary>
-    private void LogProtocolError(string reason, string detail)
-    {
-        var now = Time.GetTimestamp();
-        if (Time.GetElapsedTime(Interlocked.Read(ref errorWindowStart), now) >= ErrorLogWindow)
-        {
-            var suppressed = Interlocked.Exchange(ref errorsInWindow, 0);
-            Interlocked.Exchange(ref errorWindowStart, now);
-            if (suppressed > 0)
-            {
-                Log.ProtocolErrorsSuppressed(logger, Name, suppressed, (int)ErrorLogWindow.TotalSeconds);
-            }
-
-            Log.ProtocolError(logger, Name, reason, detail);
-        }
-        else
-        {
-            Interlocked.Increment(ref errorsInWindow);
-        }
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using QmpExporter.Configuration;
+using QmpExporter.Mappings;
 using QmpExporter.Qmp;
 using QmpExporter.Telemetry;
 
@@ -130,6 +131,7 @@ internal sealed class VmSupervisor(
                 CommandTimeout = options.CommandTimeout,
                 TimeProvider = time,
             };
+            var polling = new PollSettings(options.ActivePollInterval, options.BlockStatsInterval, options.FinishedJobRetention);
             foreach (var (name, endpoint) in wanted)
             {
                 lock (sessions)
@@ -140,7 +142,7 @@ internal sealed class VmSupervisor(
                     }
                 }
 
-                var session = new VmSession(name, endpoint, registry.GetOrAdd(name), clientOptions,
+                var session = new VmSession(name, endpoint, registry.GetOrAdd(name), clientOptions, polling,
                     options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>());
                 lock (sessions)
                 {

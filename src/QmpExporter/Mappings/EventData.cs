@@ -3,22 +3,49 @@ using QmpExporter.Qmp;
 
 namespace QmpExporter.Mappings;
 
-/// <summary>Reads top-level members of an event's <c>data</c> object straight from its UTF-8 bytes.</summary>
+/// <summary>
+/// Reads members of an event's <c>data</c> object straight from its UTF-8 bytes, and members of query replies.
+/// Missing members and members of the wrong type read as null: odd data never throws.
+/// </summary>
 internal static class EventData
 {
-    /// <summary>A string member interned as an enum value (QAPI enums are small, bounded sets), or null when absent.</summary>
-    public static string? EnumString(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member)
+    /// <summary>A string member from a QAPI enum (reasons, actions, statuses, operations, job types), or null.</summary>
+    public static string? EnumString(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member) => String(data, member, Utf8Interner.EnumValues);
+
+    /// <summary>A string member that names something (a device, a node, a job), or null.</summary>
+    public static string? Name(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member) => String(data, member, Utf8Interner.Names);
+
+    /// <summary>A string member that is free text for people (QEMU's reason and error texts), or null.</summary>
+    public static string? Text(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member)
     {
         var reader = new Utf8JsonReader(data);
-        return Find(ref reader, member) && reader.TokenType == JsonTokenType.String
-            ? (reader.ValueIsEscaped ? reader.GetString() : Utf8Interner.EnumValues.Intern(reader.ValueSpan))
-            : null;
+        return Find(ref reader, member) && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
     }
 
     public static bool? Bool(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member)
     {
         var reader = new Utf8JsonReader(data);
         return Find(ref reader, member) && reader.TokenType is JsonTokenType.True or JsonTokenType.False ? reader.GetBoolean() : null;
+    }
+
+    public static long? Long(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member)
+    {
+        var reader = new Utf8JsonReader(data);
+        return Find(ref reader, member) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) ? value : null;
+    }
+
+    /// <summary>The raw JSON of an object member, e.g. DUMP_COMPLETED's <c>result</c>; empty when absent.</summary>
+    public static ReadOnlySpan<byte> Object(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member)
+    {
+        var reader = new Utf8JsonReader(data);
+        if (!Find(ref reader, member) || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return [];
+        }
+
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        return data[start..(int)reader.BytesConsumed];
     }
 
     /// <summary>"true", "false" or "" for a boolean label whose member may be missing.</summary>
@@ -29,15 +56,35 @@ internal static class EventData
         null => "",
     };
 
+    public static string? String(JsonElement element, string member) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    public static long? Long(JsonElement element, string member) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
+
+    public static bool? Bool(JsonElement element, string member) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(member, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
+
+    public static IEnumerable<JsonElement> Items(JsonElement array) =>
+        array.ValueKind == JsonValueKind.Array ? array.EnumerateArray() : [];
+
+    private static string? String(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member, Utf8Interner interner)
+    {
+        var reader = new Utf8JsonReader(data);
+        return Find(ref reader, member) && reader.TokenType == JsonTokenType.String
+            ? (reader.ValueIsEscaped ? reader.GetString() : interner.Intern(reader.ValueSpan))
+            : null;
+    }
+
     private static bool Find(ref Utf8JsonReader reader, ReadOnlySpan<byte> member)
     {
-        if (reader.BytesConsumed != 0 || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
-        }
-
         try
         {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var match = reader.ValueTextEquals(member);

@@ -2,14 +2,26 @@ using System.Collections.Frozen;
 
 namespace QmpExporter.Mappings;
 
-/// <summary>The registry of mappings: one line per mapping, no reflection (NativeAOT-safe).</summary>
+/// <summary>The registry of mappings and state queries: one line per mapping, no reflection (NativeAOT-safe).</summary>
 internal static class EventMappings
 {
-    public static readonly FrozenDictionary<string, IEventMapping> ByEvent = Index(
+    private static readonly object[] Mappings =
     [
+        new BlockDeviceMapping(),
+        new QemuVersionQuery(),
         new RunStateMapping(),
-    ]);
+        new BlockJobMapping(),
+        new MigrationMapping(),
+        new BlockIoErrorMapping(),
+        new BlockStatsQuery(),
+        new GuestEventsMapping(),
+        new QuorumMapping(),
+    ];
 
-    private static FrozenDictionary<string, IEventMapping> Index(IEventMapping[] mappings) =>
-        mappings.SelectMany(m => m.Events.Select(e => KeyValuePair.Create(e, m))).ToFrozenDictionary(StringComparer.Ordinal);
+    public static readonly FrozenDictionary<string, IEventMapping> ByEvent = Mappings.OfType<IEventMapping>()
+        .SelectMany(m => m.Events.Select(e => KeyValuePair.Create(e, m)))
+        .ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>In the order a session runs them after a (re)connect: query-block first, so node names resolve.</summary>
+    public static readonly IReadOnlyList<IStateQuery> Queries = [.. Mappings.OfType<IStateQuery>()];
 }

@@ -3,13 +3,14 @@ using QmpExporter.Qmp;
 namespace QmpExporter.Mappings;
 
 /// <summary>
-/// Turns one family of QMP events into series. Adding a mapping is one file implementing this and one line in
-/// <see cref="EventMappings"/>; every event is counted in <c>qmp_events_total</c> whether mapped or not.
+/// Turns one family of QMP events into series. Adding a mapping is one file implementing this (and, where events do
+/// not tell the whole state, <see cref="IStateQuery"/>) plus one line in <see cref="EventMappings"/>; every event is
+/// counted in <c>qmp_events_total</c> whether mapped or not.
 /// </summary>
 internal interface IEventMapping
 {
     IReadOnlyList<string> Events { get; }
 
     /// <summary>Runs on the VM's read loop for each event named in <see cref="Events"/>: quick, non-blocking, never throws on odd data.</summary>
-    void Apply(in QmpEvent evt, IVmContext vm);
+    void Apply(in QmpEvent evt, VmContext vm);
 }

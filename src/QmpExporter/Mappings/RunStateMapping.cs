@@ -5,10 +5,11 @@ using QmpExporter.Telemetry;
 namespace QmpExporter.Mappings;
 
 /// <summary>
-/// STOP, RESUME, RESET and SHUTDOWN (qapi/run-state.json). Each also asks for <c>query-status</c>, whose answer is the
-/// authority on the run state: a STOP alone does not say whether the VM paused on an I/O error, a panic or a command.
+/// STOP, RESUME, RESET and SHUTDOWN (qapi/run-state.json), and query-status. Each event also asks for query-status,
+/// the authority on the run state: a STOP alone does not say whether the VM paused on an I/O error, a panic, a
+/// migration or a command.
 /// </summary>
-internal sealed class RunStateMapping : IEventMapping
+internal sealed class RunStateMapping : IEventMapping, IStateQuery
 {
     public const string Stop = "STOP";
     public const string Resume = "RESUME";
@@ -17,7 +18,11 @@ internal sealed class RunStateMapping : IEventMapping
 
     public IReadOnlyList<string> Events { get; } = [Stop, Resume, Reset, Shutdown];
 
-    public void Apply(in QmpEvent evt, IVmContext vm)
+    public VmQuery Query => VmQuery.Status;
+
+    public string Command => "query-status";
+
+    public void Apply(in QmpEvent evt, VmContext vm)
     {
         var series = vm.Series;
         switch (evt.Name)
@@ -38,21 +43,21 @@ internal sealed class RunStateMapping : IEventMapping
                 break;
         }
 
-        vm.RequestStatusRefresh();
+        vm.Request(VmQuery.Status);
     }
 
-    /// <summary>Applies a <c>query-status</c> reply (StatusInfo: running, status).</summary>
-    public static void ApplyStatus(VmSeries series, JsonElement statusInfo)
+    public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => null;
+
+    /// <summary>Applies a query-status reply (StatusInfo: running, status).</summary>
+    public void Apply(JsonElement result, VmContext vm)
     {
-        if (statusInfo.ValueKind != JsonValueKind.Object || !statusInfo.TryGetProperty("status", out var status) || status.ValueKind != JsonValueKind.String)
+        if (EventData.String(result, "status") is not { } status)
         {
             return;
         }
 
-        var name = status.GetString()!;
-        series.SetState(MetricCatalog.VmStatus, new SeriesKey(name));
-        var running = statusInfo.TryGetProperty("running", out var r) ? r.ValueKind == JsonValueKind.True : name == "running";
-        series.Set(MetricCatalog.VmRunning, SeriesKey.None, running ? 1 : 0);
+        vm.Series.SetState(MetricCatalog.VmStatus, new SeriesKey(status));
+        vm.Series.Set(MetricCatalog.VmRunning, SeriesKey.None, EventData.Bool(result, "running") ?? status == "running" ? 1 : 0);
     }
 
     private static SeriesKey CauseKey(ReadOnlySpan<byte> data) =>

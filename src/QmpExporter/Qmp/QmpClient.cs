@@ -104,10 +104,18 @@ internal sealed class QmpClient : IAsyncDisposable
     /// <exception cref="QmpCommandException">QEMU answered with an error.</exception>
     /// <exception cref="QmpDisconnectedException">The connection ended first.</exception>
     /// <exception cref="QmpProtocolException">No reply within the command timeout (reason <c>command_timeout</c>).</exception>
-    public async Task<JsonElement> ExecuteAsync(string command, string? argumentsJson = null, CancellationToken cancellationToken = default)
+    public Task<JsonElement> ExecuteAsync(string command, string? argumentsJson = null, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(command, argumentsJson, applyInOrder: null, cancellationToken);
+
+    /// <summary>
+    /// Runs one command and hands its <c>return</c> value to <paramref name="applyInOrder"/> on the read loop, before
+    /// any line that follows the reply is read: state taken from a query can then never overwrite what a later event
+    /// said. The callback must be quick and must not throw.
+    /// </summary>
+    public async Task<JsonElement> ExecuteAsync(string command, string? argumentsJson, Action<JsonElement>? applyInOrder, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref lastId);
-        var reply = new PendingCommand(command);
+        var reply = new PendingCommand(command, applyInOrder);
         pending[id] = reply;
         try
         {
@@ -345,7 +353,9 @@ internal sealed class QmpClient : IAsyncDisposable
         }
         else
         {
-            command.TrySetResult(QmpMessage.ReadReturn(line));
+            var value = QmpMessage.ReadReturn(line);
+            command.ApplyInOrder?.Invoke(value);
+            command.TrySetResult(value);
         }
     }
 
@@ -356,8 +366,10 @@ internal sealed class QmpClient : IAsyncDisposable
         return line.Length > max ? text + "..." : text;
     }
 
-    private sealed class PendingCommand(string name) : TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingCommand(string name, Action<JsonElement>? applyInOrder) : TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public string Name { get; } = name;
+
+        public Action<JsonElement>? ApplyInOrder { get; } = applyInOrder;
     }
 }

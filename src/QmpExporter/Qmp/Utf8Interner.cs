@@ -17,6 +17,9 @@ internal sealed class Utf8Interner(int capacity)
     /// <summary>Label values that come from QAPI enums (reasons, actions, statuses, operations, job types).</summary>
     public static readonly Utf8Interner EnumValues = new(4096);
 
+    /// <summary>Device, node and job names: bounded per VM by the series cap, so sharing them saves allocations.</summary>
+    public static readonly Utf8Interner Names = new(65536);
+
     private readonly ConcurrentDictionary<string, string> values = new(StringComparer.Ordinal);
 
     public string Intern(ReadOnlySpan<byte> utf8)

@@ -7,12 +7,19 @@ namespace QmpExporter.Telemetry;
 /// and with it every series it had; the count of series let go tells <see cref="ExporterMetrics"/> when to rebuild
 /// its instruments so the OpenTelemetry SDK lets go of them too.
 /// </summary>
-internal sealed class VmRegistry
+internal sealed class VmRegistry(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
 {
+    public const int DefaultMaxSeriesPerVm = 256;
+
     private readonly ConcurrentDictionary<string, VmSeries> vms = new(StringComparer.Ordinal);
     private long retiredSeries;
 
     public ICollection<VmSeries> Vms => vms.Values;
+
+    /// <summary>Label sets one VM may create in a family of free-form names (devices, nodes, jobs).</summary>
+    public int MaxSeriesPerVm { get; } = maxSeriesPerVm;
+
+    public int Cap(MetricFamily family) => family.MaxSeriesPerVm == MetricCatalog.Configured ? MaxSeriesPerVm : family.MaxSeriesPerVm;
 
     /// <summary>Series removed since the last <see cref="TakeRetiredSeries"/>.</summary>
     public long RetiredSeries => Interlocked.Read(ref retiredSeries);

@@ -150,7 +150,7 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
     private ref double Slot(MetricFamily family, in SeriesKey key)
     {
         var series = families[family.Index] ??= [];
-        if (series.Count >= family.MaxSeriesPerVm && !series.ContainsKey(key))
+        if (series.Count >= registry.Cap(family) && !series.ContainsKey(key))
         {
             if (family != MetricCatalog.SeriesDropped)
             {

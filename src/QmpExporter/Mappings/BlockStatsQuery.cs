@@ -1,0 +1,46 @@
+using System.Text.Json;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Mappings;
+
+/// <summary>
+/// query-blockstats, polled slowly: QEMU's own count of failed operations per drive. It is authoritative where
+/// BLOCK_IO_ERROR events may be missed (while disconnected) or are not raised at all (errors of QEMU's own I/O).
+/// </summary>
+internal sealed class BlockStatsQuery : IStateQuery
+{
+    private static readonly (string Field, string Operation)[] FailedCounters =
+    [
+        ("failed_rd_operations", "read"),
+        ("failed_wr_operations", "write"),
+        ("failed_flush_operations", "flush"),
+        ("failed_unmap_operations", "unmap"),
+    ];
+
+    public VmQuery Query => VmQuery.BlockStats;
+
+    public string Command => "query-blockstats";
+
+    public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => settings.BlockStatsInterval;
+
+    public void Apply(JsonElement result, VmContext vm)
+    {
+        foreach (var drive in EventData.Items(result))
+        {
+            var device = EventData.String(drive, "device") ?? "";
+            var nodeName = vm.NodeNames.Resolve(EventData.String(drive, "node-name"), out _);
+            if (!drive.TryGetProperty("stats", out var stats))
+            {
+                continue;
+            }
+
+            foreach (var (field, operation) in FailedCounters)
+            {
+                if (EventData.Long(stats, field) is { } failed)
+                {
+                    vm.Series.Set(MetricCatalog.BlockFailedOperations, new SeriesKey(device, nodeName, operation), failed);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System.Text.Json;
+
+namespace QmpExporter.Mappings;
+
+/// <summary>
+/// A QMP query that tells the current state, where events only tell changes. Its reply is applied on the read loop
+/// in order with the events, so a reply can never overwrite what a later event said.
+/// </summary>
+internal interface IStateQuery
+{
+    VmQuery Query { get; }
+
+    string Command { get; }
+
+    /// <summary>How long after its last run the query runs again by itself; null for only on (re)connect and on request.</summary>
+    TimeSpan? PollInterval(VmContext vm, PollSettings settings);
+
+    /// <summary>Quick, never throws on odd data.</summary>
+    void Apply(JsonElement result, VmContext vm);
+}
+
+internal sealed record PollSettings(TimeSpan ActivePollInterval, TimeSpan BlockStatsInterval, TimeSpan FinishedJobRetention);

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using QmpExporter.Qmp;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Mappings;
+
+/// <summary>
+/// MIGRATION and MIGRATION_PASS (qapi/migration.json), with query-migrate after every (re)connect and while a
+/// migration runs; its <c>ram.dirty-sync-count</c> is the pass number MIGRATION_PASS reports.
+/// </summary>
+internal sealed class MigrationMapping : IEventMapping, IStateQuery
+{
+    public const string Migration = "MIGRATION";
+    public const string MigrationPass = "MIGRATION_PASS";
+
+    public IReadOnlyList<string> Events { get; } = [Migration, MigrationPass];
+
+    public VmQuery Query => VmQuery.Migration;
+
+    public string Command => "query-migrate";
+
+    public void Apply(in QmpEvent evt, VmContext vm)
+    {
+        if (evt.Name == MigrationPass)
+        {
+            if (EventData.Long(evt.Data, "pass"u8) is { } pass)
+            {
+                vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
+            }
+
+            return;
+        }
+
+        if (EventData.EnumString(evt.Data, "status"u8) is not { } status)
+        {
+            return;
+        }
+
+        if (status == "setup")
+        {
+            vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, 0);
+        }
+
+        if (status is "completed" or "failed" or "cancelled")
+        {
+            vm.Series.Add(MetricCatalog.Migrations, new SeriesKey(status));
+        }
+
+        SetStatus(vm, status);
+    }
+
+    public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => vm.MigrationActive ? settings.ActivePollInterval : null;
+
+    /// <summary>Applies a query-migrate reply (MigrationInfo); it is empty when no migration ever ran.</summary>
+    public void Apply(JsonElement result, VmContext vm)
+    {
+        if (EventData.String(result, "status") is not { } status)
+        {
+            return;
+        }
+
+        SetStatus(vm, status);
+        if (result.TryGetProperty("ram", out var ram) && EventData.Long(ram, "dirty-sync-count") is { } pass)
+        {
+            vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
+        }
+    }
+
+    private static void SetStatus(VmContext vm, string status)
+    {
+        vm.Series.SetState(MetricCatalog.MigrationStatus, new SeriesKey(status));
+        vm.MigrationActive = status is not ("none" or "completed" or "failed" or "cancelled");
+    }
+}

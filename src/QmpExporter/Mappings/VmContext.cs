@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Mappings;
+
+/// <summary>
+/// What mappings and state queries may touch of one VM: its series, the state that events alone do not carry (node
+/// names, running jobs, a running migration), and requests for queries. Events and query replies are applied on the
+/// connection's read loop, in the order QEMU sent them.
+/// </summary>
+internal sealed class VmContext(string name, VmSeries series, TimeProvider time, ILogger logger)
+{
+    private int requested;
+
+    public string Name { get; } = name;
+
+    public VmSeries Series { get; } = series;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger Logger { get; } = logger;
+
+    public BlockNodeNames NodeNames { get; } = new();
+
+    public BlockJobTracker Jobs { get; } = new();
+
+    /// <summary>True from a migration's setup until it completes, fails or is cancelled: query-migrate is polled meanwhile.</summary>
+    public bool MigrationActive { get; set; }
+
+    /// <summary>Throttles log lines about events that can come in floods (a looping guest hits an I/O error ~20 times a second).</summary>
+    public LogThrottle EventLogThrottle { get; } = new(time, TimeSpan.FromSeconds(10));
+
+    /// <summary>Called when a query is requested, so the session wakes up.</summary>
+    public Action? RequestPosted { get; set; }
+
+    /// <summary>Asks the session to run these queries soon.</summary>
+    public void Request(VmQuery queries)
+    {
+        Interlocked.Or(ref requested, (int)queries);
+        RequestPosted?.Invoke();
+    }
+
+    public VmQuery TakeRequests() => (VmQuery)Interlocked.Exchange(ref requested, 0);
+}
