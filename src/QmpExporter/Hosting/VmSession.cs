@@ -68,14 +68,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         stopping.Dispose();
     }
 
-    public void OnEvent(in QmpEvent evt)
-    {
-        Series.RecordEvent(evt.Name, evt.TimestampSeconds);
-        if (EventMappings.ByEvent.TryGetValue(evt.Name, out var mapping))
-        {
-            mapping.Apply(evt, vm);
-        }
-    }
+    public void OnEvent(in QmpEvent evt) => EventMappings.Dispatch(evt, vm);
 
     public void OnProtocolError(string reason, string detail)
     {

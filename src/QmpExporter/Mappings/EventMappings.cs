@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using QmpExporter.Qmp;
 
 namespace QmpExporter.Mappings;
 
@@ -21,6 +22,16 @@ internal static class EventMappings
     public static readonly FrozenDictionary<string, IEventMapping> ByEvent = Mappings.OfType<IEventMapping>()
         .SelectMany(m => m.Events.Select(e => KeyValuePair.Create(e, m)))
         .ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Counts the event and applies its mapping, if any: what a session does with every event it reads.</summary>
+    public static void Dispatch(in QmpEvent evt, VmContext vm)
+    {
+        vm.Series.RecordEvent(evt.Name, evt.TimestampSeconds);
+        if (ByEvent.TryGetValue(evt.Name, out var mapping))
+        {
+            mapping.Apply(evt, vm);
+        }
+    }
 
     /// <summary>In the order a session runs them after a (re)connect: query-block first, so node names resolve.</summary>
     public static readonly IReadOnlyList<IStateQuery> Queries = [.. Mappings.OfType<IStateQuery>()];

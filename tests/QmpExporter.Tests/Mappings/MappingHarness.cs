@@ -1,0 +1,58 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using QmpExporter.Mappings;
+using QmpExporter.Qmp;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Tests.Mappings;
+
+/// <summary>One VM's mapping state, fed QMP lines and query replies exactly as a session feeds them.</summary>
+internal sealed class MappingHarness
+{
+    public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
+    {
+        Registry = new VmRegistry(maxSeriesPerVm);
+        Vm = new VmContext("vm1", Registry.GetOrAdd("vm1"), Time, NullLogger.Instance) { RequestPosted = () => Requests++ };
+    }
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+
+    public VmRegistry Registry { get; }
+
+    public VmContext Vm { get; }
+
+    public VmSeries Series => Vm.Series;
+
+    public int Requests { get; private set; }
+
+    /// <summary>Feeds one event line as QEMU writes it.</summary>
+    public void Event(string line)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line);
+        var message = QmpMessage.Parse(bytes);
+        Assert.Equal(QmpMessageKind.Event, message.Kind);
+        EventMappings.Dispatch(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.Data(bytes)), Vm);
+    }
+
+    /// <summary>Applies a query's <c>return</c> value.</summary>
+    public void Reply<TQuery>(string returnJson)
+        where TQuery : IStateQuery
+    {
+        using var document = JsonDocument.Parse(returnJson);
+        EventMappings.Queries.OfType<TQuery>().Single().Apply(document.RootElement.Clone(), Vm);
+    }
+
+    public double? Value(MetricFamily family, params string?[] labels) =>
+        Series.Get(family, new SeriesKey(At(labels, 0), At(labels, 1), At(labels, 2), At(labels, 3), At(labels, 4)));
+
+    public int Count(MetricFamily family)
+    {
+        var measurements = new List<System.Diagnostics.Metrics.Measurement<double>>();
+        Series.Collect(family, measurements);
+        return measurements.Count;
+    }
+
+    private static string? At(string?[] labels, int i) => i < labels.Length ? labels[i] : null;
+}

@@ -1,0 +1,56 @@
+using QmpExporter.Mappings;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Tests.Mappings;
+
+public sealed class RunStateMappingTests
+{
+    private readonly MappingHarness vm = new();
+
+    [Fact]
+    public void Stop_pauses_counts_and_asks_query_status_why()
+    {
+        vm.Reply<RunStateMapping>("""{"running": true, "singlestep": false, "status": "running"}""");
+        vm.Event("""{"timestamp": {"seconds": 1795624766, "microseconds": 155936}, "event": "STOP"}""");
+
+        Assert.Equal(1, vm.Value(MetricCatalog.Stops));
+        Assert.Equal(0, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(VmQuery.Status, vm.Vm.TakeRequests());
+        Assert.Equal(1795624766.155936, vm.Value(MetricCatalog.LastEventTimestamp)!.Value, 6);
+        Assert.Equal(1, vm.Value(MetricCatalog.Events, "STOP"));
+
+        vm.Reply<RunStateMapping>("""{"running": false, "singlestep": false, "status": "io-error"}""");
+        Assert.Equal(1, vm.Value(MetricCatalog.VmStatus, "io-error"));
+        Assert.Equal(0, vm.Value(MetricCatalog.VmStatus, "running"));
+    }
+
+    [Fact]
+    public void Resume_runs_again()
+    {
+        vm.Event("""{"timestamp": {"seconds": 1795624766, "microseconds": 155936}, "event": "STOP"}""");
+        vm.Event("""{"timestamp": {"seconds": 1795624766, "microseconds": 156109}, "event": "RESUME"}""");
+
+        Assert.Equal(1, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(1, vm.Value(MetricCatalog.VmStatus, "running"));
+    }
+
+    [Fact]
+    public void Reset_and_shutdown_count_by_guest_and_reason()
+    {
+        // qapi/run-state.json examples.
+        vm.Event("""{ "event": "RESET", "data": { "guest": false, "reason": "guest-reset" }, "timestamp": { "seconds": 1267041653, "microseconds": 9518 } }""");
+        vm.Event("""{ "event": "RESET", "data": { "guest": false, "reason": "guest-reset" }, "timestamp": { "seconds": 1267041654, "microseconds": 9518 } }""");
+        vm.Event("""{ "event": "SHUTDOWN", "data": { "guest": true, "reason": "guest-shutdown" }, "timestamp": { "seconds": 1267040730, "microseconds": 682951 } }""");
+
+        Assert.Equal(2, vm.Value(MetricCatalog.Resets, "false", "guest-reset"));
+        Assert.Equal(1, vm.Value(MetricCatalog.Shutdowns, "true", "guest-shutdown"));
+    }
+
+    [Fact]
+    public void Old_qemu_reset_without_data_still_counts()
+    {
+        vm.Event("""{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "RESET"}""");
+
+        Assert.Equal(1, vm.Value(MetricCatalog.Resets, "", ""));
+    }
+}
