@@ -1,0 +1,48 @@
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Tests.Telemetry;
+
+/// <summary>The metric names and labels are a contract with dashboards and alert rules: the README documents each exactly.</summary>
+public sealed class MetricContractTests
+{
+    public static TheoryData<string> Families => [.. MetricCatalog.All.Select(f => f.Name)];
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Readme_documents_the_metric_with_its_exact_labels(string name)
+    {
+        var family = MetricCatalog.All.Single(f => f.Name == name);
+        var kind = family.Kind == MetricKind.Counter ? "counter" : "gauge";
+        var labels = string.Join(", ", ["vm", .. family.Labels]);
+
+        Assert.Contains($"| `{name}` | {kind} | {labels} |", File.ReadAllText(RepositoryFile("README.md")));
+    }
+
+    [Fact]
+    public void Names_follow_prometheus_conventions()
+    {
+        foreach (var family in MetricCatalog.All)
+        {
+            Assert.Matches("^(qmp|qemu)_[a-z_]+$", family.Name);
+            Assert.Equal(family.Kind == MetricKind.Counter, family.Name.EndsWith("_total", StringComparison.Ordinal));
+            Assert.DoesNotContain("vm", family.Labels);
+            Assert.True(family.Labels.Length <= SeriesKey.MaxLabels, family.Name);
+            Assert.False(string.IsNullOrWhiteSpace(family.Help), family.Name);
+        }
+
+        Assert.Equal(MetricCatalog.All.Count, MetricCatalog.All.Select(f => f.Name).Distinct().Count());
+    }
+
+    private static string RepositoryFile(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QmpExporter.sln")))
+            {
+                return Path.Combine(dir.FullName, name);
+            }
+        }
+
+        throw new FileNotFoundException("QmpExporter.sln not found above " + AppContext.BaseDirectory);
+    }
+}
