@@ -4,9 +4,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-. scripts/lib.sh
-
-ensure_packages qemu-system-x86 qemu-utils prometheus || { echo "tests: 0 passed, 1 failed"; exit 1; }
+. scripts/tools.sh || { echo "installing the test tools failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
