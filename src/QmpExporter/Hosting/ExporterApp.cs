@@ -4,6 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using QmpExporter.Configuration;
 using QmpExporter.Telemetry;
 
@@ -16,6 +18,29 @@ internal static class ExporterApp
     public const string DefaultUrls = "http://*:9719";
 
     /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand is malformed.</exception>
+    /// <summary>
+    /// Spans are exported over OTLP when the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set, as an
+    /// environment variable or any other configuration source; without one nothing is exported or attempted. The other
+    /// OTEL_* variables (protocol, headers, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) apply as usual.
+    /// </summary>
+    private static void AddTracing(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        if (string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) && string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]))
+        {
+            return;
+        }
+
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource
+                .AddService(configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "qmp-exporter", serviceVersion: ExporterMetrics.Version)
+                .AddAttributes([new("host.name", Environment.MachineName)]))
+            .WithTracing(tracing => tracing
+                .AddSource(QmpTracing.SourceName)
+                .SetSampler(new AlwaysOnSampler())
+                .AddOtlpExporter());
+    }
+
     public static WebApplication Build(string[] args)
     {
         var shorthandVms = new List<KeyValuePair<string, string?>>();
@@ -49,6 +74,7 @@ internal static class ExporterApp
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
 
+        AddTracing(builder);
         var app = builder.Build();
         var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>(),
             app.Services.GetRequiredService<IOptions<ExporterOptions>>().Value.PlannedVms);

@@ -66,6 +66,8 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         await stopping.CancelAsync().ConfigureAwait(false);
         await running.ConfigureAwait(false);
         stopping.Dispose();
+        vm.Jobs.EndAllSpans();
+        vm.Traces.EndAll();
     }
 
     public void OnEvent(in QmpEvent evt) => EventMappings.Dispatch(evt, vm);
@@ -220,7 +222,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     private TimeSpan? NextWake(DateTimeOffset?[] lastRun)
     {
         var now = Time.GetUtcNow();
-        var next = vm.Jobs.Expire(now, polling.FinishedJobRetention, Series);
+        var next = Earliest(vm.Jobs.Expire(now, polling.FinishedJobRetention, Series), vm.Traces.EndQuietIncident(now));
         for (var i = 0; i < lastRun.Length; i++)
         {
             if (lastRun[i] is { } last && EventMappings.Queries[i].PollInterval(vm, polling) is { } interval && (next is null || last + interval < next))
@@ -231,6 +233,8 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
 
         return next is { } due ? (due > now ? due - now : TimeSpan.Zero) : null;
     }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     private void OnConnected(QmpGreeting greeting)
     {

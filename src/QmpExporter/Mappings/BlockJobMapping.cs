@@ -20,6 +20,8 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
 
     public IReadOnlyList<string> Events { get; } = [Completed, Cancelled, Error, Ready, Pending, JobStatusChange];
 
+    public bool RecordsOwnSpans => true;
+
     public VmQuery Query => VmQuery.BlockJobs;
 
     public string Command => "query-block-jobs";
@@ -36,18 +38,30 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                     return;
                 }
 
-                SetProgress(vm.Series, job, type, EventData.Long(data, "offset"u8), EventData.Long(data, "len"u8), EventData.Long(data, "speed"u8));
-                var result = evt.Name == Cancelled ? "cancelled" : EventData.Text(data, "error"u8) is null ? "completed" : "failed";
+                long? offset = EventData.Long(data, "offset"u8), len = EventData.Long(data, "len"u8);
+                SetProgress(vm.Series, job, type, offset, len, EventData.Long(data, "speed"u8));
+                var error = EventData.Text(data, "error"u8);
+                var result = evt.Name == Cancelled ? "cancelled" : error is null ? "completed" : "failed";
                 vm.Series.Add(MetricCatalog.BlockJobsFinished, new SeriesKey(type, result));
-                vm.Jobs.Finished(job, type, vm.Time.GetUtcNow());
+                vm.Jobs.SpanEvent(job, evt.Name, evt.Timestamp);
+                vm.Jobs.Finished(job, type, vm.Time.GetUtcNow(), evt.Timestamp, new JobOutcome(result, offset, len, error));
                 break;
             }
 
             case Error:
-                vm.Series.Add(MetricCatalog.BlockJobErrors,
-                    new SeriesKey(EventData.EnumString(data, "operation"u8) ?? "", EventData.EnumString(data, "action"u8) ?? ""));
+            {
+                var operation = EventData.EnumString(data, "operation"u8) ?? "";
+                var action = EventData.EnumString(data, "action"u8) ?? "";
+                vm.Series.Add(MetricCatalog.BlockJobErrors, new SeriesKey(operation, action));
+                if (EventData.Name(data, "device"u8) is { } job)
+                {
+                    vm.Jobs.SpanEvent(job, Error, evt.Timestamp, new() { [QmpTracing.BlockOperation] = operation, [QmpTracing.BlockAction] = action });
+                }
+
                 vm.Request(VmQuery.BlockJobs);
                 break;
+            }
+
             case Ready:
             {
                 if (EventData.Name(data, "device"u8) is not { } job || EventData.EnumString(data, "type"u8) is not { } type)
@@ -55,7 +69,8 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                     return;
                 }
 
-                vm.Jobs.Running(job, type);
+                vm.Jobs.Running(job, type, evt.Timestamp);
+                vm.Jobs.SpanEvent(job, Ready, evt.Timestamp);
                 SetProgress(vm.Series, job, type, EventData.Long(data, "offset"u8), EventData.Long(data, "len"u8), EventData.Long(data, "speed"u8));
                 vm.Series.Set(MetricCatalog.BlockJobReady, new SeriesKey(job, type), 1);
                 break;
@@ -64,12 +79,13 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             case Pending:
                 if (EventData.Name(data, "id"u8) is { } pendingJob)
                 {
-                    vm.Jobs.Running(pendingJob, EventData.EnumString(data, "type"u8));
+                    vm.Jobs.Running(pendingJob, EventData.EnumString(data, "type"u8), evt.Timestamp);
+                    vm.Jobs.SpanEvent(pendingJob, Pending, evt.Timestamp);
                 }
 
                 break;
             case JobStatusChange:
-                OnStatusChange(data, vm);
+                OnStatusChange(evt, vm);
                 break;
         }
     }
@@ -88,13 +104,14 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             }
 
             listed.Add(job);
+            var now = vm.Time.GetUtcNow();
             if (EventData.String(info, "status") is "concluded" or "null")
             {
-                vm.Jobs.Finished(job, type, vm.Time.GetUtcNow());
+                vm.Jobs.Finished(job, type, now, now, new JobOutcome("concluded", EventData.Long(info, "offset"), EventData.Long(info, "len"), null));
             }
             else
             {
-                vm.Jobs.Running(job, type);
+                vm.Jobs.Running(job, type, now);
             }
 
             SetProgress(vm.Series, job, type, EventData.Long(info, "offset"), EventData.Long(info, "len"), EventData.Long(info, "speed"));
@@ -104,23 +121,25 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
         vm.Jobs.FinishMissing(listed, vm.Time.GetUtcNow());
     }
 
-    private static void OnStatusChange(ReadOnlySpan<byte> data, VmContext vm)
+    private static void OnStatusChange(in QmpEvent evt, VmContext vm)
     {
-        if (EventData.Name(data, "id"u8) is not { } job)
+        if (EventData.Name(evt.Data, "id"u8) is not { } job || EventData.EnumString(evt.Data, "status"u8) is not { } status)
         {
             return;
         }
 
-        switch (EventData.EnumString(data, "status"u8))
+        if (status == "created")
         {
-            case "created":
-                vm.Jobs.Running(job, null);
-                vm.Request(VmQuery.BlockJobs);
-                break;
+            vm.Jobs.Running(job, null, evt.Timestamp);
+        }
+
+        vm.Jobs.SpanEvent(job, JobStatusChange, evt.Timestamp, new() { [QmpTracing.JobStatus] = status });
+        switch (status)
+        {
             case "concluded" or "null":
-                vm.Jobs.Finished(job, null, vm.Time.GetUtcNow());
+                vm.Jobs.Finished(job, null, vm.Time.GetUtcNow(), evt.Timestamp, new JobOutcome(status == "null" ? "dismissed" : "concluded", null, null, null));
                 break;
-            case "paused" or "ready" or "running":
+            case "created" or "paused" or "ready" or "running":
                 vm.Request(VmQuery.BlockJobs);
                 break;
         }

@@ -1,13 +1,16 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
 
 /// <summary>
-/// The block jobs of one VM: which run (so query-block-jobs is polled), their types (JOB_STATUS_CHANGE does not
-/// carry one), and when finished ones lose their gauges. Every job brings a new <c>job</c> label value, so a finished
-/// job's series are removed after the retention period instead of piling up.
+/// The block jobs of one VM: which run (so query-block-jobs is polled), their types (JOB_STATUS_CHANGE does not carry
+/// one), their spans, and when finished ones lose their gauges. Every job brings a new <c>job</c> label value, so a
+/// finished job's series are removed after the retention period instead of piling up. Lives as long as the VM's
+/// session: a job that outlives a reconnect keeps its one span.
 /// </summary>
-internal sealed class BlockJobTracker
+internal sealed class BlockJobTracker(string vm)
 {
     private readonly Lock gate = new();
     private readonly Dictionary<string, Job> jobs = new(StringComparer.Ordinal);
@@ -23,13 +26,29 @@ internal sealed class BlockJobTracker
         }
     }
 
-    /// <summary>Records a job as running (again: job ids are reused, e.g. by libvirt); <paramref name="type"/> when known.</summary>
-    public void Running(string id, string? type)
+    /// <summary>
+    /// Records a job as running; a new one (or a finished id used again, as libvirt does) starts a span at
+    /// <paramref name="seenAt"/>. <paramref name="type"/> when known.
+    /// </summary>
+    public void Running(string id, string? type, DateTimeOffset seenAt)
     {
         lock (gate)
         {
-            ref var job = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(jobs, id, out _);
-            job = new Job(type ?? job.Type, null);
+            ref var job = ref CollectionsMarshal.GetValueRefOrAddDefault(jobs, id, out var known);
+            if (!known || job.FinishedAt is not null)
+            {
+                job = new Job(type, null, QmpTracing.StartRoot(QmpTracing.JobSpan, seenAt, vm));
+                job.Span?.SetTag(QmpTracing.JobId, id);
+            }
+            else if (type is not null && job.Type is null)
+            {
+                job = job with { Type = type };
+            }
+
+            if (type is not null)
+            {
+                job.Span?.SetTag(QmpTracing.JobType, type);
+            }
         }
     }
 
@@ -41,30 +60,75 @@ internal sealed class BlockJobTracker
         }
     }
 
-    public void Finished(string id, string? type, DateTimeOffset at)
+    /// <summary>Adds a span event (a status change, READY, an error) to the job's span, at QEMU's time.</summary>
+    public void SpanEvent(string id, string name, DateTimeOffset at, ActivityTagsCollection? attributes = null)
     {
         lock (gate)
         {
-            jobs.TryGetValue(id, out var job);
-            if (job.FinishedAt is null)
+            if (jobs.TryGetValue(id, out var job) && job.FinishedAt is null)
             {
-                jobs[id] = new Job(type ?? job.Type, at);
+                job.Span?.AddEvent(new ActivityEvent(name, at, attributes));
             }
         }
     }
 
-    /// <summary>Jobs believed to run that a query-block-jobs reply no longer lists: they ended unseen.</summary>
-    public void FinishMissing(IReadOnlySet<string> listed, DateTimeOffset at)
+    /// <summary>
+    /// Marks the job finished at <paramref name="now"/> (our clock, for retention) and ends its span at QEMU's
+    /// <paramref name="endedAt"/> with the outcome. A second call for the same run of the job does nothing.
+    /// </summary>
+    public void Finished(string id, string? type, DateTimeOffset now, DateTimeOffset endedAt, JobOutcome outcome)
     {
         lock (gate)
         {
-            foreach (var (id, job) in jobs.ToArray())
+            jobs.TryGetValue(id, out var job);
+            if (job.FinishedAt is not null)
             {
-                if (job.FinishedAt is null && !listed.Contains(id))
-                {
-                    jobs[id] = job with { FinishedAt = at };
-                }
+                return;
             }
+
+            jobs[id] = new Job(type ?? job.Type, now, null);
+            if (job.Span is not { } span)
+            {
+                return;
+            }
+
+            if (type is not null)
+            {
+                span.SetTag(QmpTracing.JobType, type);
+            }
+
+            span.SetTag(QmpTracing.JobResult, outcome.Result);
+            if (outcome.Offset is { } offset)
+            {
+                span.SetTag(QmpTracing.JobOffset, offset);
+            }
+
+            if (outcome.Len is { } len)
+            {
+                span.SetTag(QmpTracing.JobLen, len);
+            }
+
+            if (outcome.Result == "failed")
+            {
+                span.SetStatus(ActivityStatusCode.Error, outcome.Error);
+            }
+
+            QmpTracing.End(span, endedAt);
+        }
+    }
+
+    /// <summary>Jobs believed to run that a query-block-jobs reply no longer lists: they ended unseen.</summary>
+    public void FinishMissing(IReadOnlySet<string> listed, DateTimeOffset now)
+    {
+        string[] missing;
+        lock (gate)
+        {
+            missing = [.. jobs.Where(j => j.Value.FinishedAt is null && !listed.Contains(j.Key)).Select(j => j.Key)];
+        }
+
+        foreach (var id in missing)
+        {
+            Finished(id, null, now, now, new JobOutcome("unknown", null, null, null));
         }
     }
 
@@ -103,5 +167,20 @@ internal sealed class BlockJobTracker
         return next;
     }
 
-    private readonly record struct Job(string? Type, DateTimeOffset? FinishedAt);
+    /// <summary>Ends the spans of jobs still running: the session is going away.</summary>
+    public void EndAllSpans()
+    {
+        lock (gate)
+        {
+            foreach (var job in jobs.Values)
+            {
+                QmpTracing.End(job.Span);
+            }
+        }
+    }
+
+    private readonly record struct Job(string? Type, DateTimeOffset? FinishedAt, Activity? Span);
 }
+
+/// <summary>How a job ended: <c>completed</c>, <c>failed</c>, <c>cancelled</c> or <c>unknown</c> (ended while unseen), with its final progress.</summary>
+internal sealed record JobOutcome(string Result, long? Offset, long? Len, string? Error);

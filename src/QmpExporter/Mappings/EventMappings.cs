@@ -27,9 +27,11 @@ internal static class EventMappings
     public static void Dispatch(in QmpEvent evt, VmContext vm)
     {
         vm.Series.RecordEvent(evt.Name, evt.TimestampSeconds);
-        if (ByEvent.TryGetValue(evt.Name, out var mapping))
+        var mapping = ByEvent.GetValueOrDefault(evt.Name);
+        mapping?.Apply(evt, vm);
+        if (mapping?.RecordsOwnSpans != true)
         {
-            mapping.Apply(evt, vm);
+            vm.Traces.Incident(evt, vm.Time.GetUtcNow());
         }
     }
 

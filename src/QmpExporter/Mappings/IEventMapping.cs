@@ -11,6 +11,9 @@ internal interface IEventMapping
 {
     IReadOnlyList<string> Events { get; }
 
+    /// <summary>True when the mapping puts its events on spans of its own (jobs, migrations); the others' events go on the VM's incident span.</summary>
+    bool RecordsOwnSpans => false;
+
     /// <summary>Runs on the VM's read loop for each event named in <see cref="Events"/>: quick, non-blocking, never throws on odd data.</summary>
     void Apply(in QmpEvent evt, VmContext vm);
 }

@@ -15,6 +15,8 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
 
     public IReadOnlyList<string> Events { get; } = [Migration, MigrationPass];
 
+    public bool RecordsOwnSpans => true;
+
     public VmQuery Query => VmQuery.Migration;
 
     public string Command => "query-migrate";
@@ -26,6 +28,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
             if (EventData.Long(evt.Data, "pass"u8) is { } pass)
             {
                 vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
+                vm.Traces.Migration(MigrationPass, evt.Timestamp, QmpTracing.MigrationPass, pass);
             }
 
             return;
@@ -41,9 +44,12 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
             vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, 0);
         }
 
+        vm.Traces.Migration(Migration, evt.Timestamp, QmpTracing.MigrationStatus, status);
         if (status is "completed" or "failed" or "cancelled")
         {
             vm.Series.Add(MetricCatalog.Migrations, new SeriesKey(status));
+            vm.Traces.MigrationEnded(status, evt.Timestamp);
+            vm.Request(VmQuery.Migration);
         }
 
         SetStatus(vm, status);
@@ -60,10 +66,18 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
         }
 
         SetStatus(vm, status);
+        if (vm.MigrationActive && !vm.Traces.MigrationOpen)
+        {
+            // A migration already running when we (re)connected: its span starts now.
+            vm.Traces.Migration(Migration, vm.Time.GetUtcNow(), QmpTracing.MigrationStatus, status);
+        }
+
         if (result.TryGetProperty("ram", out var ram) && EventData.Long(ram, "dirty-sync-count") is { } pass)
         {
             vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
         }
+
+        vm.Traces.MigrationFigures(result);
     }
 
     private static void SetStatus(VmContext vm, string status)

@@ -22,7 +22,9 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
 
     public BlockNodeNames NodeNames { get; } = new();
 
-    public BlockJobTracker Jobs { get; } = new();
+    public BlockJobTracker Jobs { get; } = new(name);
+
+    public VmTraces Traces { get; } = new(name);
 
     /// <summary>True from a migration's setup until it completes, fails or is cancelled: query-migrate is polled meanwhile.</summary>
     public bool MigrationActive { get; set; }

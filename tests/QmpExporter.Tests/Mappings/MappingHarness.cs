@@ -14,7 +14,8 @@ internal sealed class MappingHarness
     public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
     {
         Registry = new VmRegistry(maxSeriesPerVm);
-        Vm = new VmContext("vm1", Registry.GetOrAdd("vm1"), Time, NullLogger.Instance) { RequestPosted = () => Requests++ };
+        var name = "vm-" + Guid.NewGuid().ToString("N")[..8];
+        Vm = new VmContext(name, Registry.GetOrAdd(name), Time, NullLogger.Instance) { RequestPosted = () => Requests++ };
     }
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));

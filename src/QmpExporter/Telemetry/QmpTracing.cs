@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace QmpExporter.Telemetry;
+
+/// <summary>
+/// The exporter's one <see cref="ActivitySource"/> and the attribute names of its spans (README "Traces"). Every span
+/// is a root: it tells what happened to one job, migration or incident of one VM, not to a request of ours.
+/// </summary>
+internal static class QmpTracing
+{
+    public const string SourceName = "QmpExporter";
+
+    public const string VmName = "qemu.vm.name";
+    public const string JobId = "qemu.job.id";
+    public const string JobType = "qemu.job.type";
+    public const string JobStatus = "qemu.job.status";
+    public const string JobOffset = "qemu.job.offset";
+    public const string JobLen = "qemu.job.len";
+    public const string JobResult = "qemu.job.result";
+    public const string BlockOperation = "qemu.block.operation";
+    public const string BlockAction = "qemu.block.action";
+    public const string MigrationStatus = "qemu.migration.status";
+    public const string MigrationPass = "qemu.migration.pass";
+    public const string MigrationResult = "qemu.migration.result";
+    public const string MigrationRamPrefix = "qemu.migration.ram.";
+    public const string MigrationTotalTime = "qemu.migration.total_time_ms";
+    public const string MigrationDowntime = "qemu.migration.downtime_ms";
+    public const string IncidentFirstEvent = "qemu.incident.first_event";
+
+    public const string JobSpan = "qemu.block_job";
+    public const string MigrationSpan = "qemu.migration";
+    public const string IncidentSpan = "qemu.incident";
+
+    public static readonly ActivitySource Source = new(new ActivitySourceOptions(SourceName) { Version = ExporterMetrics.Version });
+
+    public static bool Enabled => Source.HasListeners();
+
+    /// <summary>Starts a span with no parent, whatever is current on this thread, at QEMU's time <paramref name="start"/>.</summary>
+    public static Activity? StartRoot(string name, DateTimeOffset start, string vm)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var ambient = Activity.Current;
+        Activity.Current = null;
+        var activity = Source.StartActivity(name, ActivityKind.Internal, default(ActivityContext), [new(VmName, vm)], startTime: start);
+        Activity.Current = ambient;
+        return activity;
+    }
+
+    /// <summary>Ends a span at QEMU's time <paramref name="end"/> (or now), without touching what is current on this thread.</summary>
+    public static void End(Activity? activity, DateTimeOffset? end = null)
+    {
+        if (activity is null || activity.IsStopped)
+        {
+            return;
+        }
+
+        if (end is { } at && at.UtcDateTime >= activity.StartTimeUtc)
+        {
+            activity.SetEndTime(at.UtcDateTime);
+        }
+
+        var ambient = Activity.Current;
+        activity.Stop();
+        Activity.Current = ambient;
+    }
+
+    /// <summary>
+    /// An event's <c>data</c> as span-event attributes: members in snake_case under <paramref name="prefix"/>
+    /// (<c>node-name</c> becomes <c>qemu.block.node_name</c>), nested objects joined with dots, arrays as JSON text.
+    /// </summary>
+    public static ActivityTagsCollection DataAttributes(ReadOnlySpan<byte> data, string prefix)
+    {
+        var tags = new ActivityTagsCollection();
+        if (data.IsEmpty)
+        {
+            return tags;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            Flatten(JsonElement.ParseValue(ref reader), prefix, tags);
+        }
+        catch (JsonException)
+        {
+            // Already validated as part of a well-formed line: nothing to add if it cannot be walked.
+        }
+
+        return tags;
+    }
+
+    private static void Flatten(JsonElement element, string name, ActivityTagsCollection tags)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    Flatten(member.Value, (name.EndsWith('.') ? name : name + ".") + member.Name.Replace('-', '_'), tags);
+                }
+
+                break;
+            case JsonValueKind.String:
+                tags[name] = element.GetString();
+                break;
+            case JsonValueKind.Number:
+                tags[name] = element.TryGetInt64(out var integer) ? integer : (object)element.GetDouble();
+                break;
+            case JsonValueKind.True or JsonValueKind.False:
+                tags[name] = element.GetBoolean();
+                break;
+            case JsonValueKind.Array:
+                tags[name] = element.GetRawText();
+                break;
+        }
+    }
+}
