@@ -170,6 +170,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
                 var timer = Task.Delay(NextWake(lastRun) ?? Timeout.InfiniteTimeSpan, Time, timerCancel.Token);
                 var woken = await Task.WhenAny(wake, timer, client.Completion).ConfigureAwait(false);
                 await timerCancel.CancelAsync().ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
                 if (woken == client.Completion)
                 {
                     await client.Completion.ConfigureAwait(false);
