@@ -58,6 +58,10 @@ internal static class ExporterApp
             Args = rest,
             ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
         });
+        var listedVms = builder.Configuration.GetSection(ExporterOptions.Section + ":Vms").GetChildren()
+            .Select(vm => int.TryParse(vm.Key, out var index) ? index + 1 : 0).DefaultIfEmpty(0).Max();
+        shorthandVms.Clear();
+        VmShorthand.Extract(args, shorthandVms, errors, firstIndex: listedVms);
         builder.Configuration.AddInMemoryCollection(shorthandVms);
         builder.Host.UseSystemd();
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))

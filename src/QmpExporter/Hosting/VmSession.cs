@@ -165,6 +165,9 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
                     }
                 }
 
+                // Up only once the state queries after the connect are in: the first scrape that shows a VM up is right.
+                Series.Set(MetricCatalog.Up, SeriesKey.None, 1);
+
                 wake ??= wakeUps.Reader.WaitToReadAsync(connection.Token).AsTask();
                 using var timerCancel = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
                 var timer = Task.Delay(NextWake(lastRun) ?? Timeout.InfiniteTimeSpan, Time, timerCancel.Token);
@@ -241,7 +244,6 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     {
         QemuVersionQuery.SetInfo(Series, greeting.Version, greeting.Package);
         Series.Add(MetricCatalog.Connects, SeriesKey.None);
-        Series.Set(MetricCatalog.Up, SeriesKey.None, 1);
         Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint.ToString());
     }
 

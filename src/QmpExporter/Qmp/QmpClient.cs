@@ -119,6 +119,12 @@ internal sealed class QmpClient : IAsyncDisposable
         pending[id] = reply;
         try
         {
+            if (readLoop.IsCompleted)
+            {
+                // Nothing would ever answer: the read loop already failed the commands that were waiting.
+                throw new QmpDisconnectedException($"QMP connection already ended; '{command}' not sent");
+            }
+
             await WriteCommandAsync(id, command, argumentsJson, cancellationToken).ConfigureAwait(false);
             return await reply.Task.WaitAsync(options.CommandTimeout, options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
@@ -255,8 +261,9 @@ internal sealed class QmpClient : IAsyncDisposable
         }
         finally
         {
-            var ended = new QmpDisconnectedException("the QMP connection ended", failure);
-            greeting.TrySetException(failure ?? ended);
+            // Commands that were waiting learn why: a protocol error stays one, so the caller can count it.
+            var ended = failure as QmpException ?? new QmpDisconnectedException("the QMP connection ended", failure);
+            greeting.TrySetException(ended);
             foreach (var command in pending.Values)
             {
                 command.TrySetException(ended);

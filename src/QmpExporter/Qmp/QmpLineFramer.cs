@@ -18,7 +18,8 @@ internal static class QmpLineFramer
         var newline = buffer.PositionOf((byte)'\n');
         if (newline is null)
         {
-            if (buffer.Length > maxLineBytes)
+            // The limit is on the line itself; a CR that may still be followed by its LF does not count.
+            if (buffer.Length > maxLineBytes + 1)
             {
                 throw new QmpLineTooLongException(maxLineBytes);
             }
@@ -29,14 +30,14 @@ internal static class QmpLineFramer
 
         line = buffer.Slice(0, newline.Value);
         buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
-        if (line.Length > maxLineBytes)
-        {
-            throw new QmpLineTooLongException(maxLineBytes);
-        }
-
         if (!line.IsEmpty && EndsWithCarriageReturn(line))
         {
             line = line.Slice(0, line.Length - 1);
+        }
+
+        if (line.Length > maxLineBytes)
+        {
+            throw new QmpLineTooLongException(maxLineBytes);
         }
 
         return true;

@@ -85,7 +85,10 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
     {
         var provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(ExporterMetrics.MeterName)
-            .AddView(instrument => instrument.Meter == metrics.Meter ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit(instrument.Name) } : null)
+            // Only this exporter's meter: another instance in the same process (tests) has a meter of the same name.
+            .AddView(instrument => instrument.Meter == metrics.Meter
+                ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit(instrument.Name) }
+                : MetricStreamConfiguration.Drop)
             .AddPrometheusExporter(options =>
             {
                 options.ScopeInfoEnabled = false;
