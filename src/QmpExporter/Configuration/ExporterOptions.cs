@@ -22,9 +22,6 @@ internal sealed class ExporterOptions
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How many VMs one exporter is sized for: it sets the per-metric cardinality limit of the Prometheus exporter.</summary>
-    public int PlannedVms { get; set; } = 1000;
-
     /// <summary>Most label sets one VM may have in a metric labelled by free-form names (devices, nodes, jobs); the rest are counted in qmp_series_dropped_total.</summary>
     public int MaxSeriesPerVm { get; set; } = Telemetry.VmRegistry.DefaultMaxSeriesPerVm;
 

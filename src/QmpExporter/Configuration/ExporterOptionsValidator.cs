@@ -34,7 +34,6 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
         }
 
         Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes >= 1024, "must be at least 1024");
-        Positive(errors, nameof(options.PlannedVms), options.PlannedVms >= 1, "must be at least 1");
         Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm >= 1, "must be at least 1");
         foreach (var (key, value) in new[]
                  {

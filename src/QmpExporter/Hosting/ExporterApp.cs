@@ -80,8 +80,7 @@ internal static class ExporterApp
 
         AddTracing(builder);
         var app = builder.Build();
-        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>(),
-            app.Services.GetRequiredService<IOptions<ExporterOptions>>().Value.PlannedVms);
+        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>());
         app.Lifetime.ApplicationStopped.Register(metrics.Dispose);
         Endpoints.Map(app, metrics, app.Services.GetRequiredService<VmSupervisor>());
         return app;

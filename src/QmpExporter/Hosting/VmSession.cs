@@ -43,9 +43,20 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             series.Add(counter, SeriesKey.None, 0);
         }
 
+        // Counters of rare outcomes exist from the start, so that increase() sees their first event.
         foreach (var reason in QmpProtocolErrorReasons.All)
         {
             series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(reason), 0);
+        }
+
+        foreach (var result in (string[])["completed", "failed", "cancelled"])
+        {
+            series.Add(MetricCatalog.Migrations, new SeriesKey(result), 0);
+        }
+
+        foreach (var result in (string[])["completed", "failed"])
+        {
+            series.Add(MetricCatalog.Dumps, new SeriesKey(result), 0);
         }
     }
 
@@ -250,6 +261,10 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     private void OnDisconnected(string reason)
     {
         Series.Set(MetricCatalog.Up, SeriesKey.None, 0);
+
+        // Without a monitor the run state is unknown (QEMU may have exited): no series rather than a stale one.
+        Series.Clear(MetricCatalog.VmRunning);
+        Series.Clear(MetricCatalog.VmStatus);
         Series.Add(MetricCatalog.Disconnects, SeriesKey.None);
         Log.Disconnected(logger, Name, Endpoint.ToString(), reason);
     }

@@ -53,7 +53,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                 var operation = EventData.EnumString(data, "operation"u8) ?? "";
                 var action = EventData.EnumString(data, "action"u8) ?? "";
                 vm.Series.Add(MetricCatalog.BlockJobErrors, new SeriesKey(operation, action));
-                if (EventData.Name(data, "device"u8) is { } job)
+                if (QmpTracing.Enabled && EventData.Name(data, "device"u8) is { } job)
                 {
                     vm.Jobs.SpanEvent(job, Error, evt.Timestamp, new() { [QmpTracing.BlockOperation] = operation, [QmpTracing.BlockAction] = action });
                 }
@@ -133,7 +133,11 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             vm.Jobs.Running(job, null, evt.Timestamp);
         }
 
-        vm.Jobs.SpanEvent(job, JobStatusChange, evt.Timestamp, new() { [QmpTracing.JobStatus] = status });
+        if (QmpTracing.Enabled)
+        {
+            vm.Jobs.SpanEvent(job, JobStatusChange, evt.Timestamp, new() { [QmpTracing.JobStatus] = status });
+        }
+
         switch (status)
         {
             case "concluded" or "null":

@@ -183,4 +183,4 @@ internal sealed class BlockJobTracker(string vm)
 }
 
 /// <summary>How a job ended: <c>completed</c>, <c>failed</c>, <c>cancelled</c> or <c>unknown</c> (ended while unseen), with its final progress.</summary>
-internal sealed record JobOutcome(string Result, long? Offset, long? Len, string? Error);
+internal readonly record struct JobOutcome(string Result, long? Offset, long? Len, string? Error);

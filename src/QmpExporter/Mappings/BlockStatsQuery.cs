@@ -28,11 +28,14 @@ internal sealed class BlockStatsQuery : IStateQuery
         foreach (var drive in EventData.Items(result))
         {
             var device = EventData.String(drive, "device") ?? "";
-            var nodeName = vm.NodeNames.Resolve(EventData.String(drive, "node-name"), out _);
-            if (!drive.TryGetProperty("stats", out var stats))
+            var node = EventData.String(drive, "node-name");
+            if (string.IsNullOrEmpty(node) || !drive.TryGetProperty("stats", out var stats))
             {
+                // A drive without media (an empty CD tray) has no node and nothing that can fail.
                 continue;
             }
+
+            var nodeName = vm.NodeNames.Resolve(node, out _);
 
             foreach (var (field, operation) in FailedCounters)
             {

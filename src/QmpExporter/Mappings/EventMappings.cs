@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using QmpExporter.Qmp;
+using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
 
@@ -29,7 +30,7 @@ internal static class EventMappings
         vm.Series.RecordEvent(evt.Name, evt.TimestampSeconds);
         var mapping = ByEvent.GetValueOrDefault(evt.Name);
         mapping?.Apply(evt, vm);
-        if (mapping?.RecordsOwnSpans != true)
+        if (mapping?.RecordsOwnSpans != true && QmpTracing.Enabled)
         {
             vm.Traces.Incident(evt, vm.Time.GetUtcNow());
         }

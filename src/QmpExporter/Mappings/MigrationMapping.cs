@@ -28,7 +28,10 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
             if (EventData.Long(evt.Data, "pass"u8) is { } pass)
             {
                 vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
-                vm.Traces.Migration(MigrationPass, evt.Timestamp, QmpTracing.MigrationPass, pass);
+                if (QmpTracing.Enabled)
+                {
+                    vm.Traces.Migration(MigrationPass, evt.Timestamp, QmpTracing.MigrationPass, pass);
+                }
             }
 
             return;
@@ -49,7 +52,9 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
         {
             vm.Series.Add(MetricCatalog.Migrations, new SeriesKey(status));
             vm.Traces.MigrationEnded(status, evt.Timestamp);
-            vm.Request(VmQuery.Migration);
+
+            // The run state moves on (postmigrate, or running again) without an event of its own.
+            vm.Request(VmQuery.Migration | VmQuery.Status);
         }
 
         SetStatus(vm, status);

@@ -38,8 +38,11 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
     /// <summary>Asks the session to run these queries soon.</summary>
     public void Request(VmQuery queries)
     {
-        Interlocked.Or(ref requested, (int)queries);
-        RequestPosted?.Invoke();
+        // Only the first request wakes the session: a flood of events must not become a flood of wake-ups.
+        if (Interlocked.Or(ref requested, (int)queries) == 0)
+        {
+            RequestPosted?.Invoke();
+        }
     }
 
     public VmQuery TakeRequests() => (VmQuery)Interlocked.Exchange(ref requested, 0);

@@ -16,7 +16,8 @@ namespace QmpExporter.Qmp;
 internal sealed class QmpClient : IAsyncDisposable
 {
     private const int ReadBufferBytes = 64 * 1024;
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: ReadBufferBytes, minimumReadSize: 4096);
+    // Zero-byte reads: a connection waiting for QEMU holds no buffer, only one that has bytes to read does.
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: ReadBufferBytes, minimumReadSize: 4096, useZeroByteReads: true);
 
     private readonly Socket socket;
     private readonly PipeReader reader;

@@ -7,15 +7,21 @@ namespace QmpExporter.Telemetry;
 
 /// <summary>
 /// Serves <c>/metrics</c> through the OpenTelemetry Prometheus exporter (Prometheus text and OpenMetrics), from a
-/// <see cref="MeterProvider"/> of its own that it replaces once enough series have been retired. The SDK never frees a
-/// label set it has seen under cumulative temporality, so VMs and jobs that come and go would grow the daemon without
-/// end; a fresh provider starts empty and loses nothing, because every instrument is observable and reports absolute
-/// values. In-flight scrapes finish on the provider they started with, which is disposed after the last of them.
+/// <see cref="MeterProvider"/> of its own that it replaces when needed. The SDK never frees a label set it has seen
+/// under cumulative temporality and preallocates every instrument's cardinality limit, so a fixed provider would
+/// either grow without end as VMs and jobs come and go, or hold room for series that do not exist. A fresh provider
+/// starts empty and loses nothing, because every instrument is observable and reports absolute values. It is sized
+/// from the live series (twice over) and replaced before a scrape could overflow it, or once the series retired
+/// since it was built outnumber the live ones. In-flight scrapes finish on the provider they started with, which is
+/// disposed after the last of them.
 /// </summary>
-internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics metrics, VmRegistry registry, int plannedVms) : IDisposable
+internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics metrics, VmRegistry registry) : IDisposable
 {
-    /// <summary>Rebuild once at least this many series were retired and at least as many as are live.</summary>
+    /// <summary>Retired series worth a rebuild, at the least: below this the memory they hold does not matter.</summary>
     private const int MinRetiredForRebuild = 1024;
+
+    /// <summary>Cardinality limit of an instrument that has (almost) no series yet.</summary>
+    private const int MinCardinalityLimit = 256;
 
     private readonly Lock rebuildGate = new();
     private Generation? current;
@@ -35,42 +41,16 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
         }
     }
 
-    /// <summary>Replaces the provider now when the retired series are worth it; true when it did.</summary>
-    public bool RebuildIfWorthIt()
-    {
-        var retired = registry.RetiredSeries;
-        if (retired < MinRetiredForRebuild || retired < registry.Vms.Sum(vm => (long)vm.SeriesCount))
-        {
-            return false;
-        }
-
-        Rebuild();
-        return true;
-    }
-
-    public void Rebuild()
-    {
-        lock (rebuildGate)
-        {
-            registry.TakeRetiredSeries();
-            var old = current;
-            current = new Generation(Build());
-            old?.Release();
-            Rebuilds++;
-        }
-    }
-
     public void Dispose() => current?.Release();
 
     private Generation Acquire()
     {
         while (true)
         {
-            RebuildIfWorthIt();
             var generation = current;
-            if (generation is null)
+            if (generation is null || NeedsRebuild(generation))
             {
-                Rebuild();
+                Rebuild(generation);
                 continue;
             }
 
@@ -81,14 +61,56 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
         }
     }
 
-    private (MeterProvider Provider, RequestDelegate Scrape) Build()
+    private bool NeedsRebuild(Generation generation)
+    {
+        // Observable label sets enter the SDK only when a scrape collects them: checking here, before the collect,
+        // means no scrape ever overflows into otel_metric_overflow.
+        foreach (var family in MetricCatalog.All)
+        {
+            var seenAtMost = generation.LiveAtBuild[family.Index] + registry.CreatedSeries(family) - generation.CreatedAtBuild[family.Index];
+            if (seenAtMost > generation.Limits[family.Index])
+            {
+                return true;
+            }
+        }
+
+        var retired = registry.RetiredSeries;
+        return retired >= MinRetiredForRebuild && retired >= registry.Vms.Sum(vm => (long)vm.SeriesCount);
+    }
+
+    private void Rebuild(Generation? seen)
+    {
+        lock (rebuildGate)
+        {
+            if (current != seen)
+            {
+                return;
+            }
+
+            registry.TakeRetiredSeries();
+            var families = MetricCatalog.All;
+            var created = families.Select(registry.CreatedSeries).ToArray();
+            var live = families.Select(registry.LiveSeries).ToArray();
+            var limits = live.Select(n => (int)Math.Min(int.MaxValue / 4, Math.Max(MinCardinalityLimit, 2 * n))).ToArray();
+            var (provider, scrape) = Build(limits);
+            var old = current;
+            current = new Generation(provider, scrape, limits, live, created);
+            old?.Release();
+            Rebuilds++;
+        }
+    }
+
+    private (MeterProvider Provider, RequestDelegate Scrape) Build(int[] limits)
     {
         var provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(ExporterMetrics.MeterName)
             // Only this exporter's meter: another instance in the same process (tests) has a meter of the same name.
-            .AddView(instrument => instrument.Meter == metrics.Meter
-                ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit(instrument.Name) }
-                : MetricStreamConfiguration.Drop)
+            .AddView(instrument => instrument.Meter != metrics.Meter
+                ? MetricStreamConfiguration.Drop
+                : new MetricStreamConfiguration
+                {
+                    CardinalityLimit = MetricCatalog.All.FirstOrDefault(f => f.Name == instrument.Name) is { } family ? limits[family.Index] : MinCardinalityLimit,
+                })
             .AddPrometheusExporter(options =>
             {
                 options.ScopeInfoEnabled = false;
@@ -100,21 +122,17 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
         return (provider, branch.Build());
     }
 
-    /// <summary>
-    /// Room for every planned VM's series twice over: live ones plus those retired before the next rebuild. The
-    /// default of 2000 per instrument would silently merge the rest into one overflow series.
-    /// </summary>
-    private int CardinalityLimit(string instrumentName)
-    {
-        var perVm = MetricCatalog.All.FirstOrDefault(f => f.Name == instrumentName)?.MaxSeriesPerVm ?? 1;
-        return (int)Math.Min(int.MaxValue / 2, 2L * Math.Max(plannedVms, 1) * perVm + 16);
-    }
-
-    private sealed class Generation((MeterProvider Provider, RequestDelegate Scrape) built)
+    private sealed class Generation(MeterProvider provider, RequestDelegate scrape, int[] limits, long[] liveAtBuild, long[] createdAtBuild)
     {
         private int leases = 1;
 
-        public RequestDelegate Scrape { get; } = built.Scrape;
+        public RequestDelegate Scrape { get; } = scrape;
+
+        public int[] Limits { get; } = limits;
+
+        public long[] LiveAtBuild { get; } = liveAtBuild;
+
+        public long[] CreatedAtBuild { get; } = createdAtBuild;
 
         public bool TryAcquire()
         {
@@ -137,7 +155,7 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
         {
             if (Interlocked.Decrement(ref leases) == 0)
             {
-                built.Provider.Dispose();
+                provider.Dispose();
             }
         }
     }

@@ -12,6 +12,7 @@ internal sealed class VmRegistry(int maxSeriesPerVm = VmRegistry.DefaultMaxSerie
     public const int DefaultMaxSeriesPerVm = 256;
 
     private readonly ConcurrentDictionary<string, VmSeries> vms = new(StringComparer.Ordinal);
+    private readonly long[] createdSeries = new long[MetricCatalog.All.Count];
     private long retiredSeries;
 
     public ICollection<VmSeries> Vms => vms.Values;
@@ -41,5 +42,13 @@ internal sealed class VmRegistry(int maxSeriesPerVm = VmRegistry.DefaultMaxSerie
 
     public long TakeRetiredSeries() => Interlocked.Exchange(ref retiredSeries, 0);
 
+    /// <summary>Label sets ever created in the family, over all VMs: a label set new to the metrics pipeline since a point in time is at most the difference.</summary>
+    public long CreatedSeries(MetricFamily family) => Interlocked.Read(ref createdSeries[family.Index]);
+
+    /// <summary>Label sets the family has now, over all VMs.</summary>
+    public long LiveSeries(MetricFamily family) => vms.Values.Sum(vm => (long)vm.Count(family));
+
     internal void OnSeriesRetired(int count) => Interlocked.Add(ref retiredSeries, count);
+
+    internal void OnSeriesCreated(MetricFamily family) => Interlocked.Increment(ref createdSeries[family.Index]);
 }

@@ -28,6 +28,14 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
+    public int Count(MetricFamily family)
+    {
+        lock (gate)
+        {
+            return families[family.Index]?.Count ?? 0;
+        }
+    }
+
     public void Add(MetricFamily family, in SeriesKey key, double delta = 1)
     {
         lock (gate)
@@ -164,6 +172,12 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
             return ref Unsafe.NullRef<double>();
         }
 
-        return ref CollectionsMarshal.GetValueRefOrAddDefault(series, key, out _);
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(series, key, out var existed);
+        if (!existed)
+        {
+            registry.OnSeriesCreated(family);
+        }
+
+        return ref slot;
     }
 }
