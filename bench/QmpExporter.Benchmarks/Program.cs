@@ -1,0 +1,3 @@
+using QmpExporter.Benchmarks;
+
+return await Cli.RunAsync(args);
