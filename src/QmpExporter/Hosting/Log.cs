@@ -31,7 +31,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Configuration change rejected, keeping the previous VM list: {Errors}")]
     public static partial void ReloadRejected(ILogger logger, string errors);
-
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Serving QMP metrics at {Urls}/metrics")]
-    public static partial void Serving(ILogger logger, string urls);
 }

@@ -52,14 +52,6 @@ internal sealed class BlockJobTracker(string vm)
         }
     }
 
-    public string? TypeOf(string id)
-    {
-        lock (gate)
-        {
-            return jobs.TryGetValue(id, out var job) ? job.Type : null;
-        }
-    }
-
     /// <summary>Adds a span event (a status change, READY, an error) to the job's span, at QEMU's time.</summary>
     public void SpanEvent(string id, string name, DateTimeOffset at, ActivityTagsCollection? attributes = null)
     {
