@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using QmpExporter.Tests.Support;
+using Xunit.Sdk;
+
+namespace QmpExporter.Tests.RealQemu.Events;
+
+/// <summary>
+/// One real-QEMU run through a representative set of events, scraped as Prometheus text: promtool accepts it, its
+/// series (names and label keys) are those of metrics.golden.txt beside this file (regenerated with
+/// UPDATE_GOLDEN=1), and every family is the one README's Metrics table documents, with its type and labels.
+/// </summary>
+public sealed partial class GoldenMetricsTests
+{
+    private const string GoldenName = "metrics.golden.txt";
+    private const string PromtoolHint =
+        "promtool (Debian package prometheus) is installed by scripts/test.sh through scripts/tools.sh: run scripts/test.sh " +
+        "(or `. scripts/tools.sh` before dotnet test)";
+
+    [Fact]
+    public async Task A_scrape_after_a_representative_run_passes_promtool_and_has_the_golden_series()
+    {
+        var promtool = FindPromtool();
+        using var scratch = new ScratchDir();
+        await QemuRecipes.CreateJobImagesAsync(scratch.Root);
+        await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "q");
+        var target = await JobRig.FailingTargetAsync(scratch, "tgt", new BlkdebugRule("write_aio", BlkdebugRule.Eio));
+        BlkdebugRule[] diskRules = [new("read_aio", BlkdebugRule.Eio, "read", 1), new("write_aio", BlkdebugRule.Eio, "write", 1)];
+        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
+        {
+            // int13 read and write of LBA 1 (errors: report, ignore), a pvpanic (pause), then ACPI S5 (-no-shutdown keeps QEMU).
+            BootSector = BootSector.Create(flags: BootSector.Read | BootSector.Write | BootSector.Panic | BootSector.Acpi),
+            AttachBootImage = false,
+            Args =
+            [
+                "-S", "-no-shutdown", "-device", "pvpanic", "-action", "panic=pause",
+                "-blockdev", QemuRecipes.BlkdebugJson("disk0", "{dir}/boot.img", diskRules),
+                "-device", "ide-hd,drive=disk0,id=ide0,bus=ide.0,unit=0,rerror=report,werror=ignore",
+                "-device", "ide-cd,id=cd0,bus=ide.1,unit=0",
+                .. QemuRecipes.JobTopArgs(scratch.Root),
+                .. target,
+                "-blockdev", QemuRecipes.QuorumJson("quorum0", scratch.Root, "q", "qchild", failingChild: 1),
+            ],
+        });
+        var a = RealQemuAssert.UniqueName("golden");
+
+        // MaxSeriesPerVm=2: the drive's four failed-operation counters overflow, so qmp_series_dropped_total shows too.
+        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", JobRig.FastPolling,
+            "--QmpExporter:BlockStatsInterval=00:00:00.200", "--QmpExporter:MaxSeriesPerVm=2");
+        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+
+        await qemu.ExecuteAsync("cont");
+        await qemu.ControlEvents.WaitForAsync("GUEST_PANICKED");
+        await qemu.ControlEvents.WaitForAsync("STOP");
+        await qemu.ExecuteAsync("blockdev-open-tray", """{"id": "cd0"}""");
+        await qemu.ExecuteAsync("dump-guest-memory", """{"paging": false, "protocol": "file:/dev/null", "detach": true}""");
+        await qemu.ControlEvents.WaitForAsync("DUMP_COMPLETED");
+        await qemu.ExecuteAsync("block-stream", """{"job-id": "job-stream", "device": "top"}""");
+        await qemu.WaitForJobStatusAsync("job-stream", "null");
+        await qemu.ExecuteAsync("blockdev-mirror", """{"job-id": "job-fail", "device": "top", "target": "tgt", "sync": "full", "on-target-error": "report"}""");
+        await qemu.WaitForJobStatusAsync("job-fail", "null");
+        await qemu.HmpAsync("qemu-io quorum0 \"read 0 4k\"");
+        await qemu.ControlEvents.WaitForAsync("QUORUM_FAILURE");
+        await qemu.PrepareMigrationAsync(maxBandwidth: 1 << 20);
+        await qemu.ExecuteAsync("migrate", """{"uri": "exec:exit 1"}""");
+        await qemu.WaitForMigrationAsync("failed");
+        await qemu.ExecuteAsync("cont");
+        await qemu.ControlEvents.WaitForAsync("SHUTDOWN");
+        await qemu.ExecuteAsync("system_reset");
+        await qemu.ControlEvents.WaitForAsync("RESET");
+
+        var status = (await qemu.ExecuteAsync("query-status")).GetProperty("status").GetString()!;
+        var scrape = await exporter.SettleAsync("the exporter caught up with the run", s => ControlTruth.FirstOf(
+            s.EventsDiff(a, qemu),
+            s.Of(a, "qemu_vm_status", ("status", status)) == 1 ? null : $"qemu_vm_status{{status=\"{status}\"}} is not 1",
+            s.SeriesOf(a, "qmp_series_dropped_total").Count > 0 ? null : "nothing dropped yet",
+            s.SeriesOf(a, "qemu_vm_status").Values.Sum() == 1 ? null : "no run state"));
+        RealQemuAssert.EventsMatchControl(scrape, a, qemu);
+
+        Assert.DoesNotContain("target_info", scrape.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("otel_scope", scrape.Text, StringComparison.Ordinal);
+        var sample = Normalize(scrape.Text, a);
+        var check = await RunAsync(promtool, ["check", "metrics"], sample);
+        Assert.True(check.ExitCode == 0 && check.Output.Length == 0, $"promtool check metrics rejected the scrape (exit {check.ExitCode}):\n{check.Output}\n--- sample ---\n{sample}");
+        var raw = await RunAsync(promtool, ["check", "metrics"], scrape.Text);
+        Assert.True(raw.ExitCode == 0, $"promtool check metrics rejected the raw scrape (exit {raw.ExitCode}):\n{raw.Output}");
+
+        var actual = SeriesShapes(sample);
+        var goldenPath = Path.Combine(SourceDir(), GoldenName);
+        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
+        {
+            await File.WriteAllTextAsync(goldenPath, sample);
+        }
+
+        Assert.True(File.Exists(goldenPath), $"{goldenPath} is missing: run the test once with UPDATE_GOLDEN=1 to write it");
+        var golden = SeriesShapes(await File.ReadAllTextAsync(goldenPath));
+        Assert.Equal(string.Join('\n', golden), string.Join('\n', actual));
+
+        AssertDocumentedInReadme(sample);
+    }
+
+    /// <summary>
+    /// The scrape cut down to this run's VM (other tests' exporters share the meter name, see RealQemuAssert) and the
+    /// series without a <c>vm</c> label; the VM name becomes <c>vm</c>, timestamps 0, samples sorted within a family.
+    /// </summary>
+    private static string Normalize(string text, string vm)
+    {
+        var families = new List<(string Name, List<string> Header, List<string> Samples)>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("# HELP ", StringComparison.Ordinal) || line.StartsWith("# TYPE ", StringComparison.Ordinal))
+            {
+                var name = line.Split(' ')[2];
+                if (families.Count == 0 || families[^1].Name != name)
+                {
+                    families.Add((name, [], []));
+                }
+
+                families[^1].Header.Add(line);
+            }
+            else if (line.Length > 0 && line[0] != '#' && families.Count > 0)
+            {
+                var labels = line.IndexOf('{', StringComparison.Ordinal) is var brace and >= 0 ? line[brace..(line.LastIndexOf('}') + 1)] : "";
+                var owner = ControlTruth.Labels(labels).GetValueOrDefault("vm");
+                if (owner == vm || owner is null)
+                {
+                    var sample = line.Replace($"vm=\"{vm}\"", "vm=\"vm\"", StringComparison.Ordinal);
+                    if (sample.StartsWith("qmp_last_event_timestamp_seconds", StringComparison.Ordinal))
+                    {
+                        sample = sample[..(sample.LastIndexOf(' ') + 1)] + "0";
+                    }
+
+                    families[^1].Samples.Add(sample);
+                }
+            }
+        }
+
+        var normalized = new StringBuilder();
+        foreach (var (_, header, samples) in families.Where(f => f.Samples.Count > 0))
+        {
+            header.ForEach(h => normalized.Append(h).Append('\n'));
+            samples.Order(StringComparer.Ordinal).ToList().ForEach(s => normalized.Append(s).Append('\n'));
+        }
+
+        return normalized.ToString();
+    }
+
+    /// <summary>The set of series shapes of a sample: <c>name{label,keys}</c>, sorted.</summary>
+    private static SortedSet<string> SeriesShapes(string text)
+    {
+        var shapes = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var brace = line.IndexOf('{', StringComparison.Ordinal);
+            var name = brace < 0 ? line[..line.IndexOf(' ', StringComparison.Ordinal)] : line[..brace];
+            var keys = brace < 0 ? [] : ControlTruth.Labels(line[brace..(line.LastIndexOf('}') + 1)]).Keys.Order(StringComparer.Ordinal).ToArray();
+            shapes.Add($"{name}{{{string.Join(',', keys)}}}");
+        }
+
+        return shapes;
+    }
+
+    /// <summary>Every family in the sample is a row of README's Metrics table with the same type and labels, and every row is in the sample.</summary>
+    private static void AssertDocumentedInReadme(string sample)
+    {
+        var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        var documented = new Dictionary<string, (string Type, string Labels)>(StringComparer.Ordinal);
+        foreach (Match row in MetricRow().Matches(readme))
+        {
+            documented[row.Groups[1].Value] = (row.Groups[2].Value, string.Join(',', row.Groups[3].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)));
+        }
+
+        Assert.NotEmpty(documented);
+        var served = new Dictionary<string, (string Type, string Labels)>(StringComparer.Ordinal);
+        foreach (Match type in TypeLine().Matches(sample))
+        {
+            var shape = SeriesShapes(sample).First(s => s.StartsWith(type.Groups[1].Value + "{", StringComparison.Ordinal));
+            served[type.Groups[1].Value] = (type.Groups[2].Value, shape[(shape.IndexOf('{', StringComparison.Ordinal) + 1)..^1]);
+        }
+
+        var problems = served.Where(f => !documented.TryGetValue(f.Key, out var doc) || doc != f.Value)
+            .Select(f => $"{f.Key} served as {f.Value.Type} {{{f.Value.Labels}}}, README says {(documented.TryGetValue(f.Key, out var d) ? $"{d.Type} {{{d.Labels}}}" : "nothing")}")
+            .Concat(documented.Keys.Except(served.Keys).Select(m => $"{m} is documented but not in the sample"))
+            .ToList();
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
+    private static string FindPromtool()
+    {
+        try
+        {
+            return QemuRecipes.FindOnPath("promtool", PromtoolHint);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new XunitException(e.Message);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string tool, string[] args, string stdin)
+    {
+        var start = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {tool}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, (await stdout) + (await stderr));
+    }
+
+    /// <summary>The repository root: the directory with QmpExporter.sln above the test binary.</summary>
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QmpExporter.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no QmpExporter.sln above {AppContext.BaseDirectory}");
+    }
+
+    private static string SourceDir() => Path.Combine(RepoRoot(), "tests", "QmpExporter.Tests", "RealQemu", "Events");
+
+    [GeneratedRegex(@"^\| `([a-z_]+)` \| (counter|gauge) \| ([a-z_, ]*) \|", RegexOptions.Multiline)]
+    private static partial Regex MetricRow();
+
+    [GeneratedRegex(@"^# TYPE (\S+) (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex TypeLine();
+}
