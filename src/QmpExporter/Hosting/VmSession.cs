@@ -217,7 +217,8 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     {
         try
         {
-            await client.ExecuteAsync(query.Command, null, result => query.Apply(result, vm), cancellationToken).ConfigureAwait(false);
+            var sentAt = vm.EventSequence;
+            await client.ExecuteAsync(query.Command, null, result => query.Apply(result, vm, sentAt), cancellationToken).ConfigureAwait(false);
         }
         catch (QmpCommandException e)
         {

@@ -28,18 +28,20 @@ internal sealed class BlockDeviceMapping : IEventMapping, IStateQuery
 
         var key = new SeriesKey(EventData.Name(evt.Data, "device"u8) ?? "", EventData.Name(evt.Data, "id"u8) ?? "");
         vm.Series.Set(MetricCatalog.TrayOpen, key, open.Value ? 1 : 0);
+        vm.LastTrayEvent = vm.EventSequence;
     }
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => null;
 
-    public void Apply(JsonElement result, VmContext vm)
+    public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
+        var traysCurrent = vm.LastTrayEvent <= sentAt;
         var autoNames = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var drive in EventData.Items(result))
         {
             var device = EventData.String(drive, "device") ?? "";
             var qdev = EventData.String(drive, "qdev") ?? "";
-            if (EventData.Bool(drive, "tray_open") is { } open)
+            if (traysCurrent && EventData.Bool(drive, "tray_open") is { } open)
             {
                 vm.Series.Set(MetricCatalog.TrayOpen, new SeriesKey(device, qdev), open ? 1 : 0);
             }

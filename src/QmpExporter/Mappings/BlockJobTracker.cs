@@ -37,7 +37,7 @@ internal sealed class BlockJobTracker(string vm)
             ref var job = ref CollectionsMarshal.GetValueRefOrAddDefault(jobs, id, out var known);
             if (!known || job.FinishedAt is not null)
             {
-                job = new Job(type, null, QmpTracing.StartRoot(QmpTracing.JobSpan, seenAt, vm));
+                job = new Job(type, null, QmpTracing.StartRoot(QmpTracing.JobSpan, seenAt, vm), job.LastEvent);
                 job.Span?.SetTag(QmpTracing.JobId, id);
             }
             else if (type is not null && job.Type is null)
@@ -78,7 +78,7 @@ internal sealed class BlockJobTracker(string vm)
                 return;
             }
 
-            jobs[id] = new Job(type ?? job.Type, now, null);
+            jobs[id] = new Job(type ?? job.Type, now, null, job.LastEvent);
             if (job.Span is not { } span)
             {
                 return;
@@ -109,13 +109,37 @@ internal sealed class BlockJobTracker(string vm)
         }
     }
 
-    /// <summary>Jobs believed to run that a query-block-jobs reply no longer lists: they ended unseen.</summary>
-    public void FinishMissing(IReadOnlySet<string> listed, DateTimeOffset now)
+    /// <summary>Records that an event about the job was applied, at the VM's event sequence <paramref name="sequence"/>.</summary>
+    public void Touch(string id, long sequence)
+    {
+        lock (gate)
+        {
+            if (jobs.TryGetValue(id, out var job))
+            {
+                jobs[id] = job with { LastEvent = sequence };
+            }
+        }
+    }
+
+    /// <summary>True when an event about the job came after <paramref name="sequence"/>: it is fresher than a reply sent then.</summary>
+    public bool HadEventAfter(string id, long sequence)
+    {
+        lock (gate)
+        {
+            return jobs.TryGetValue(id, out var job) && job.LastEvent > sequence;
+        }
+    }
+
+    /// <summary>
+    /// Jobs believed to run that a query-block-jobs reply sent at <paramref name="sentAt"/> no longer lists: they
+    /// ended unseen. Jobs with an event after that are left to their events.
+    /// </summary>
+    public void FinishMissing(IReadOnlySet<string> listed, DateTimeOffset now, long sentAt)
     {
         string[] missing;
         lock (gate)
         {
-            missing = [.. jobs.Where(j => j.Value.FinishedAt is null && !listed.Contains(j.Key)).Select(j => j.Key)];
+            missing = [.. jobs.Where(j => j.Value.FinishedAt is null && j.Value.LastEvent <= sentAt && !listed.Contains(j.Key)).Select(j => j.Key)];
         }
 
         foreach (var id in missing)
@@ -171,7 +195,7 @@ internal sealed class BlockJobTracker(string vm)
         }
     }
 
-    private readonly record struct Job(string? Type, DateTimeOffset? FinishedAt, Activity? Span);
+    private readonly record struct Job(string? Type, DateTimeOffset? FinishedAt, Activity? Span, long LastEvent);
 }
 
 /// <summary>How a job ended: <c>completed</c>, <c>failed</c>, <c>cancelled</c> or <c>unknown</c> (ended while unseen), with its final progress.</summary>

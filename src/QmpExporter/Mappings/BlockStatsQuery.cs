@@ -23,7 +23,7 @@ internal sealed class BlockStatsQuery : IStateQuery
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => settings.BlockStatsInterval;
 
-    public void Apply(JsonElement result, VmContext vm)
+    public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
         foreach (var drive in EventData.Items(result))
         {

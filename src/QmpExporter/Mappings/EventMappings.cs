@@ -28,6 +28,7 @@ internal static class EventMappings
     public static void Dispatch(in QmpEvent evt, VmContext vm)
     {
         vm.Series.RecordEvent(evt.Name, evt.TimestampSeconds);
+        vm.NextEvent();
         var mapping = ByEvent.GetValueOrDefault(evt.Name);
         mapping?.Apply(evt, vm);
         if (mapping?.RecordsOwnSpans != true && QmpTracing.Enabled)

@@ -15,8 +15,11 @@ internal interface IStateQuery
     /// <summary>How long after its last run the query runs again by itself; null for only on (re)connect and on request.</summary>
     TimeSpan? PollInterval(VmContext vm, PollSettings settings);
 
-    /// <summary>Quick, never throws on odd data.</summary>
-    void Apply(JsonElement result, VmContext vm);
+    /// <summary>
+    /// Quick, never throws on odd data. <paramref name="sentAt"/> is the VM's <see cref="VmContext.EventSequence"/>
+    /// when the query was sent: what had an event since then keeps the event's word.
+    /// </summary>
+    void Apply(JsonElement result, VmContext vm, long sentAt);
 }
 
 internal sealed record PollSettings(TimeSpan ActivePollInterval, TimeSpan BlockStatsInterval, TimeSpan FinishedJobRetention);

@@ -23,6 +23,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
 
     public void Apply(in QmpEvent evt, VmContext vm)
     {
+        vm.LastMigrationEvent = vm.EventSequence;
         if (evt.Name == MigrationPass)
         {
             if (EventData.Long(evt.Data, "pass"u8) is { } pass)
@@ -63,8 +64,20 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => vm.MigrationActive ? settings.ActivePollInterval : null;
 
     /// <summary>Applies a query-migrate reply (MigrationInfo); it is empty when no migration ever ran.</summary>
-    public void Apply(JsonElement result, VmContext vm)
+    public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
+        if (vm.LastMigrationEvent > sentAt)
+        {
+            // QEMU may answer with a status older than an event it already sent (seen: "active" after "failed").
+            // The events stand; a span still waiting for its final figures asks again.
+            if (vm.Traces.AwaitingMigrationFigures)
+            {
+                vm.Request(VmQuery.Migration);
+            }
+
+            return;
+        }
+
         if (EventData.String(result, "status") is not { } status)
         {
             return;

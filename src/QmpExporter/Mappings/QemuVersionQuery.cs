@@ -12,7 +12,7 @@ internal sealed class QemuVersionQuery : IStateQuery
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => null;
 
-    public void Apply(JsonElement result, VmContext vm)
+    public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
         if (result.ValueKind != JsonValueKind.Object || !result.TryGetProperty("qemu", out var qemu))
         {

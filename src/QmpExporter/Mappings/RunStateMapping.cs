@@ -43,15 +43,17 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
                 break;
         }
 
+        vm.LastRunStateEvent = vm.EventSequence;
         vm.Request(VmQuery.Status);
     }
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => null;
 
     /// <summary>Applies a query-status reply (StatusInfo: running, status).</summary>
-    public void Apply(JsonElement result, VmContext vm)
+    public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
-        if (EventData.String(result, "status") is not { } status)
+        // A run-state event since the query was sent asked for another query-status: that one will tell.
+        if (vm.LastRunStateEvent > sentAt || EventData.String(result, "status") is not { } status)
         {
             return;
         }

@@ -11,6 +11,7 @@ namespace QmpExporter.Mappings;
 internal sealed class VmContext(string name, VmSeries series, TimeProvider time, ILogger logger)
 {
     private int requested;
+    private long eventSequence;
 
     public string Name { get; } = name;
 
@@ -25,6 +26,20 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
     public BlockJobTracker Jobs { get; } = new(name);
 
     public VmTraces Traces { get; } = new(name);
+
+    /// <summary>
+    /// How many events this VM's session has applied: the clock by which a query reply is judged. QEMU may write a
+    /// reply that predates events it already sent (a block job's or a migration's status, measured here), so state
+    /// that had an event after a query was sent keeps the event's word over the reply's.
+    /// </summary>
+    public long EventSequence => Volatile.Read(ref eventSequence);
+
+    /// <summary>The <see cref="EventSequence"/> of the last run-state, migration and tray event.</summary>
+    public long LastRunStateEvent { get; set; }
+
+    public long LastMigrationEvent { get; set; }
+
+    public long LastTrayEvent { get; set; }
 
     /// <summary>True from a migration's setup until it completes, fails or is cancelled: query-migrate is polled meanwhile.</summary>
     public bool MigrationActive { get; set; }
@@ -44,6 +59,9 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
             RequestPosted?.Invoke();
         }
     }
+
+    /// <summary>Counts one more event; called on the read loop before the event is applied.</summary>
+    public long NextEvent() => Interlocked.Increment(ref eventSequence);
 
     public VmQuery TakeRequests() => (VmQuery)Interlocked.Exchange(ref requested, 0);
 }

@@ -37,6 +37,18 @@ internal sealed class VmTraces(string vm)
         }
     }
 
+    /// <summary>True once a migration's outcome is known and its span waits for query-migrate's final figures.</summary>
+    public bool AwaitingMigrationFigures
+    {
+        get
+        {
+            lock (gate)
+            {
+                return migration is not null && migrationEnd is not null;
+            }
+        }
+    }
+
     /// <summary>Adds the event to the VM's current incident span, opening one if needed.</summary>
     public void Incident(in QmpEvent evt, DateTimeOffset now)
     {

@@ -37,12 +37,15 @@ internal sealed class MappingHarness
         EventMappings.Dispatch(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.Data(bytes)), Vm);
     }
 
-    /// <summary>Applies a query's <c>return</c> value.</summary>
-    public void Reply<TQuery>(string returnJson)
+    /// <summary>
+    /// Applies a query's <c>return</c> value, as sent when the VM had applied <paramref name="sentAt"/> events
+    /// (by default: all so far, i.e. no event came between the query and its reply).
+    /// </summary>
+    public void Reply<TQuery>(string returnJson, long? sentAt = null)
         where TQuery : IStateQuery
     {
         using var document = JsonDocument.Parse(returnJson);
-        EventMappings.Queries.OfType<TQuery>().Single().Apply(document.RootElement.Clone(), Vm);
+        EventMappings.Queries.OfType<TQuery>().Single().Apply(document.RootElement.Clone(), Vm, sentAt ?? Vm.EventSequence);
     }
 
     public double? Value(MetricFamily family, params string?[] labels) =>
