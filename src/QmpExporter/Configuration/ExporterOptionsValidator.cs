@@ -1,38 +1,18 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using QmpExporter.Qmp;
 
 namespace QmpExporter.Configuration;
 
-/// <summary>Checks the whole section at start-up and on every reload; each message names the key that is wrong.</summary>
-internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOptions>
+/// <summary>
+/// Checks the whole section at start-up and on every reload; each message names the key that is wrong, as the
+/// configuration spells it (a <c>--vm</c> entry is <c>QmpExporter:Vms:10000</c> and up).
+/// </summary>
+internal sealed class ExporterOptionsValidator(IConfiguration? configuration = null) : IValidateOptions<ExporterOptions>
 {
     public ValidateOptionsResult Validate(string? name, ExporterOptions options)
     {
-        var errors = new List<string>();
-        var names = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < options.Vms.Count; i++)
-        {
-            var vm = options.Vms[i];
-            var key = $"{ExporterOptions.Section}:Vms:{i}";
-            if (string.IsNullOrWhiteSpace(vm.Name))
-            {
-                errors.Add($"{key}:Name is empty; every VM needs a name (it becomes the vm label)");
-            }
-            else if (names.TryGetValue(vm.Name, out var first))
-            {
-                errors.Add($"{key}:Name '{vm.Name}' is a duplicate of {ExporterOptions.Section}:Vms:{first}:Name");
-            }
-            else
-            {
-                names.Add(vm.Name, i);
-            }
-
-            if (!QmpEndpoint.TryParse(vm.Socket, out _, out var error))
-            {
-                errors.Add($"{key}:Socket {error}");
-            }
-        }
-
+        var errors = VmErrors(options.Vms);
         Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes >= 1024, "must be at least 1024");
         Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm >= 1, "must be at least 1");
         foreach (var (key, value) in new[]
@@ -52,6 +32,40 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
 
         Positive(errors, nameof(options.ReconnectMaxDelay), options.ReconnectMaxDelay >= options.ReconnectMinDelay, "must not be shorter than ReconnectMinDelay");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>What is wrong with a VM list: the part of the section a reload applies.</summary>
+    public List<string> VmErrors(IReadOnlyList<VmOptions> vms)
+    {
+        var errors = new List<string>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        // The binder fills the list in the order of the section's children, so position i is the i-th child.
+        var keys = configuration?.GetSection(ExporterOptions.Section + ":Vms").GetChildren().Select(c => c.Path).ToArray() ?? [];
+        for (var i = 0; i < vms.Count; i++)
+        {
+            var vm = vms[i];
+            var key = i < keys.Length ? keys[i] : $"{ExporterOptions.Section}:Vms:{i}";
+            if (string.IsNullOrWhiteSpace(vm.Name))
+            {
+                errors.Add($"{key}:Name is empty; every VM needs a name (it becomes the vm label)");
+            }
+            else if (names.TryGetValue(vm.Name, out var first))
+            {
+                errors.Add($"{key}:Name '{vm.Name}' is a duplicate of {first}:Name");
+            }
+            else
+            {
+                names.Add(vm.Name, key);
+            }
+
+            if (!QmpEndpoint.TryParse(vm.Socket, out _, out var error))
+            {
+                errors.Add($"{key}:Socket {error}");
+            }
+        }
+
+        return errors;
     }
 
     private static void Positive(List<string> errors, string key, bool ok, string requirement)

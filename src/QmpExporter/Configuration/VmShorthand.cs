@@ -7,16 +7,16 @@ namespace QmpExporter.Configuration;
 internal static class VmShorthand
 {
     private const string Flag = "--vm";
+    private const int FirstIndex = 10_000;
 
     /// <summary>
-    /// Returns the other arguments; the VMs go to <paramref name="settings"/> as list entries from
-    /// <paramref name="firstIndex"/> on (the number of VMs the files list, so that error messages name the right key),
-    /// malformed uses to <paramref name="errors"/>.
+    /// Returns the other arguments; the VMs go to <paramref name="settings"/> as list entries from index 10000 on,
+    /// after any a file lists, malformed uses to <paramref name="errors"/>.
     /// </summary>
-    public static string[] Extract(string[] args, List<KeyValuePair<string, string?>> settings, List<string> errors, int firstIndex = 10_000)
+    public static string[] Extract(string[] args, List<KeyValuePair<string, string?>> settings, List<string> errors)
     {
         var rest = new List<string>();
-        var index = firstIndex;
+        var index = FirstIndex;
         for (var i = 0; i < args.Length; i++)
         {
             string? value;

@@ -17,7 +17,6 @@ internal static class ExporterApp
     /// <summary>Where the exporter listens unless <c>--urls</c> (or <c>ASPNETCORE_URLS</c>, or <c>urls</c> in appsettings.json) says otherwise.</summary>
     public const string DefaultUrls = "http://*:9719";
 
-    /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand is malformed.</exception>
     /// <summary>
     /// Spans are exported over OTLP when the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set, as an
     /// environment variable or any other configuration source; without one nothing is exported or attempted. The other
@@ -41,6 +40,7 @@ internal static class ExporterApp
                 .AddOtlpExporter());
     }
 
+    /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand or a setting is invalid.</exception>
     public static WebApplication Build(string[] args)
     {
         var shorthandVms = new List<KeyValuePair<string, string?>>();
@@ -58,10 +58,6 @@ internal static class ExporterApp
             Args = rest,
             ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
         });
-        var listedVms = builder.Configuration.GetSection(ExporterOptions.Section + ":Vms").GetChildren()
-            .Select(vm => int.TryParse(vm.Key, out var index) ? index + 1 : 0).DefaultIfEmpty(0).Max();
-        shorthandVms.Clear();
-        VmShorthand.Extract(args, shorthandVms, errors, firstIndex: listedVms);
         builder.Configuration.AddInMemoryCollection(shorthandVms);
         builder.Host.UseSystemd();
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
@@ -71,7 +67,8 @@ internal static class ExporterApp
 
         var services = builder.Services;
         services.AddOptions<ExporterOptions>().BindConfiguration(ExporterOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ExporterOptions>, ExporterOptionsValidator>();
+        services.AddSingleton(sp => new ExporterOptionsValidator(sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton<IValidateOptions<ExporterOptions>>(sp => sp.GetRequiredService<ExporterOptionsValidator>());
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new VmRegistry(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
         services.AddSingleton<ExporterMetrics>();

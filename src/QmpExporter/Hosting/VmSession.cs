@@ -79,6 +79,12 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         stopping.Dispose();
         vm.Jobs.EndAllSpans();
         vm.Traces.EndAll();
+
+        // The jobs' tracker goes with this session; a session on a new socket re-queries the jobs that still run.
+        foreach (var family in (MetricFamily[])[MetricCatalog.BlockJobOffset, MetricCatalog.BlockJobLen, MetricCatalog.BlockJobSpeed, MetricCatalog.BlockJobReady])
+        {
+            Series.Clear(family);
+        }
     }
 
     public void OnEvent(in QmpEvent evt) => EventMappings.Dispatch(evt, vm);
@@ -102,12 +108,21 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             try
             {
                 var client = await QmpClient.ConnectAsync(Endpoint, this, clientOptions, cancellationToken).ConfigureAwait(false);
-                await using (client.ConfigureAwait(false))
+                var ended = "an unexpected error";
+                try
                 {
-                    attempt = 0;
-                    lastProblem = null;
-                    OnConnected(client.Greeting);
-                    OnDisconnected(await ServeAsync(client, cancellationToken).ConfigureAwait(false));
+                    await using (client.ConfigureAwait(false))
+                    {
+                        attempt = 0;
+                        lastProblem = null;
+                        OnConnected(client.Greeting);
+                        ended = await ServeAsync(client, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    // After the client is disposed: no event or reply can write the run state back afterwards.
+                    OnDisconnected(cancellationToken.IsCancellationRequested ? "stopped (VM removed, its socket changed, or the exporter is stopping)" : ended);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -18,7 +18,7 @@ namespace QmpExporter.Hosting;
 internal sealed class VmSupervisor(
     IConfiguration configuration,
     IOptions<ExporterOptions> startupOptions,
-    IValidateOptions<ExporterOptions> validator,
+    ExporterOptionsValidator validator,
     VmRegistry registry,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
@@ -42,7 +42,7 @@ internal sealed class VmSupervisor(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await ApplyAsync(startupOptions.Value).ConfigureAwait(false);
+        await ApplyAsync(startupOptions.Value.Vms).ConfigureAwait(false);
         reloads = ChangeToken.OnChange(configuration.GetReloadToken, () => _ = ReloadAsync());
     }
 
@@ -68,13 +68,16 @@ internal sealed class VmSupervisor(
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Re-reads the section; public for tests that change the configuration in memory.</summary>
+    /// <summary>
+    /// Re-reads the VM list; the other settings stay as they were at start-up. Public for tests that change the
+    /// configuration in memory.
+    /// </summary>
     public async Task ReloadAsync()
     {
-        var options = new ExporterOptions();
+        var vms = new List<VmOptions>();
         try
         {
-            configuration.GetSection(ExporterOptions.Section).Bind(options);
+            configuration.GetSection(ExporterOptions.Section + ":" + nameof(ExporterOptions.Vms)).Bind(vms);
         }
         catch (InvalidOperationException e)
         {
@@ -82,18 +85,19 @@ internal sealed class VmSupervisor(
             return;
         }
 
-        var result = validator.Validate(null, options);
-        if (result.Failed)
+        var errors = validator.VmErrors(vms);
+        if (errors.Count > 0)
         {
-            Log.ReloadRejected(logger, result.FailureMessage);
+            Log.ReloadRejected(logger, string.Join("; ", errors));
             return;
         }
 
-        await ApplyAsync(options).ConfigureAwait(false);
+        await ApplyAsync(vms).ConfigureAwait(false);
     }
 
-    private async Task ApplyAsync(ExporterOptions options)
+    private async Task ApplyAsync(List<VmOptions> vms)
     {
+        var options = startupOptions.Value;
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -102,7 +106,7 @@ internal sealed class VmSupervisor(
                 return;
             }
 
-            var wanted = options.Vms.ToDictionary(vm => vm.Name, vm => Parse(vm.Socket), StringComparer.Ordinal);
+            var wanted = vms.ToDictionary(vm => vm.Name, vm => Parse(vm.Socket), StringComparer.Ordinal);
             var removed = new List<string>();
             var added = new List<string>();
             foreach (var session in Sessions)

@@ -28,22 +28,25 @@ internal sealed class BlockDeviceMapping : IEventMapping, IStateQuery
 
         var key = new SeriesKey(EventData.Name(evt.Data, "device"u8) ?? "", EventData.Name(evt.Data, "id"u8) ?? "");
         vm.Series.Set(MetricCatalog.TrayOpen, key, open.Value ? 1 : 0);
-        vm.LastTrayEvent = vm.EventSequence;
+        if (vm.LastTrayEvents.Count < vm.Series.Cap(MetricCatalog.TrayOpen))
+        {
+            vm.LastTrayEvents[key] = vm.EventSequence;
+        }
     }
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => null;
 
     public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
-        var traysCurrent = vm.LastTrayEvent <= sentAt;
         var autoNames = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var drive in EventData.Items(result))
+        foreach (var drive in EventData.Items(result).Where(d => d.ValueKind == JsonValueKind.Object))
         {
             var device = EventData.String(drive, "device") ?? "";
             var qdev = EventData.String(drive, "qdev") ?? "";
-            if (traysCurrent && EventData.Bool(drive, "tray_open") is { } open)
+            var tray = new SeriesKey(device, qdev);
+            if (EventData.Bool(drive, "tray_open") is { } open && vm.LastTrayEvents.GetValueOrDefault(tray) <= sentAt)
             {
-                vm.Series.Set(MetricCatalog.TrayOpen, new SeriesKey(device, qdev), open ? 1 : 0);
+                vm.Series.Set(MetricCatalog.TrayOpen, tray, open ? 1 : 0);
             }
 
             if (drive.TryGetProperty("inserted", out var inserted) && EventData.String(inserted, "node-name") is { Length: > 0 } node && node[0] == '#')

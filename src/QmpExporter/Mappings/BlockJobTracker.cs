@@ -139,7 +139,9 @@ internal sealed class BlockJobTracker(string vm)
         string[] missing;
         lock (gate)
         {
-            missing = [.. jobs.Where(j => j.Value.FinishedAt is null && j.Value.LastEvent <= sentAt && !listed.Contains(j.Key)).Select(j => j.Key)];
+            // A job without a type never was a block job (JOB_STATUS_CHANGE also covers create, amend and snapshot
+            // jobs, which query-block-jobs does not list): its own concluded/null event ends it.
+            missing = [.. jobs.Where(j => j.Value.FinishedAt is null && j.Value.Type is not null && j.Value.LastEvent <= sentAt && !listed.Contains(j.Key)).Select(j => j.Key)];
         }
 
         foreach (var id in missing)

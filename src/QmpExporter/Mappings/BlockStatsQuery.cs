@@ -25,7 +25,7 @@ internal sealed class BlockStatsQuery : IStateQuery
 
     public void Apply(JsonElement result, VmContext vm, long sentAt)
     {
-        foreach (var drive in EventData.Items(result))
+        foreach (var drive in EventData.Items(result).Where(d => d.ValueKind == JsonValueKind.Object))
         {
             var device = EventData.String(drive, "device") ?? "";
             var node = EventData.String(drive, "node-name");

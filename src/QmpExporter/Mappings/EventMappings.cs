@@ -31,9 +31,10 @@ internal static class EventMappings
         vm.NextEvent();
         var mapping = ByEvent.GetValueOrDefault(evt.Name);
         mapping?.Apply(evt, vm);
-        if (mapping?.RecordsOwnSpans != true && QmpTracing.Enabled)
+        if (mapping?.RecordsOwnSpans != true && QmpTracing.Enabled && vm.Traces.Incident(evt, vm.Time.GetUtcNow()))
         {
-            vm.Traces.Incident(evt, vm.Time.GetUtcNow());
+            // So the session schedules the end of the incident once it goes quiet.
+            vm.Wake();
         }
     }
 

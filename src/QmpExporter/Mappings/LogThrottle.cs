@@ -6,8 +6,6 @@ internal sealed class LogThrottle(TimeProvider time, TimeSpan window)
     private long windowStart = long.MinValue;
     private int suppressed;
 
-    public TimeSpan Window => window;
-
     /// <summary>True when this line may be logged; <paramref name="suppressedBefore"/> is how many were held back since the last one.</summary>
     public bool TryEnter(out int suppressedBefore)
     {

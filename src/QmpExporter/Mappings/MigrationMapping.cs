@@ -101,6 +101,12 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
     private static void SetStatus(VmContext vm, string status)
     {
         vm.Series.SetState(MetricCatalog.MigrationStatus, new SeriesKey(status));
+        var wasActive = vm.MigrationActive;
         vm.MigrationActive = status is not ("none" or "completed" or "failed" or "cancelled");
+        if (vm.MigrationActive && !wasActive)
+        {
+            // Start polling now, not at the session's next timer.
+            vm.Request(VmQuery.Migration);
+        }
     }
 }

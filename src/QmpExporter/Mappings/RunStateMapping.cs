@@ -5,7 +5,7 @@ using QmpExporter.Telemetry;
 namespace QmpExporter.Mappings;
 
 /// <summary>
-/// STOP, RESUME, RESET and SHUTDOWN (qapi/run-state.json), and query-status. Each event also asks for query-status,
+/// STOP, RESUME, RESET, SHUTDOWN, SUSPEND, SUSPEND_DISK and WAKEUP (qapi/run-state.json), and query-status. Each event also asks for query-status,
 /// the authority on the run state: a STOP alone does not say whether the VM paused on an I/O error, a panic, a
 /// migration or a command.
 /// </summary>
@@ -15,8 +15,12 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
     public const string Resume = "RESUME";
     public const string Reset = "RESET";
     public const string Shutdown = "SHUTDOWN";
+    public const string Suspend = "SUSPEND";
+    public const string SuspendDisk = "SUSPEND_DISK";
+    public const string Wakeup = "WAKEUP";
 
-    public IReadOnlyList<string> Events { get; } = [Stop, Resume, Reset, Shutdown];
+    /// <summary>SUSPEND and WAKEUP change the run state (suspended, running) without a STOP or RESUME.</summary>
+    public IReadOnlyList<string> Events { get; } = [Stop, Resume, Reset, Shutdown, Suspend, SuspendDisk, Wakeup];
 
     public VmQuery Query => VmQuery.Status;
 

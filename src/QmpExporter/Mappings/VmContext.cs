@@ -34,12 +34,13 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
     /// </summary>
     public long EventSequence => Volatile.Read(ref eventSequence);
 
-    /// <summary>The <see cref="EventSequence"/> of the last run-state, migration and tray event.</summary>
+    /// <summary>The <see cref="EventSequence"/> of the last run-state and migration event.</summary>
     public long LastRunStateEvent { get; set; }
 
     public long LastMigrationEvent { get; set; }
 
-    public long LastTrayEvent { get; set; }
+    /// <summary>The <see cref="EventSequence"/> of each drive's last tray event (read loop only).</summary>
+    public Dictionary<SeriesKey, long> LastTrayEvents { get; } = [];
 
     /// <summary>True from a migration's setup until it completes, fails or is cancelled: query-migrate is polled meanwhile.</summary>
     public bool MigrationActive { get; set; }
@@ -59,6 +60,9 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
             RequestPosted?.Invoke();
         }
     }
+
+    /// <summary>Makes the session look at its timers again (a new incident span to end when quiet).</summary>
+    public void Wake() => RequestPosted?.Invoke();
 
     /// <summary>Counts one more event; called on the read loop before the event is applied.</summary>
     public long NextEvent() => Interlocked.Increment(ref eventSequence);

@@ -49,19 +49,21 @@ internal sealed class VmTraces(string vm)
         }
     }
 
-    /// <summary>Adds the event to the VM's current incident span, opening one if needed.</summary>
-    public void Incident(in QmpEvent evt, DateTimeOffset now)
+    /// <summary>Adds the event to the VM's current incident span, opening one if needed; true when it opened one.</summary>
+    public bool Incident(in QmpEvent evt, DateTimeOffset now)
     {
         if (!QmpTracing.Enabled)
         {
-            return;
+            return false;
         }
 
+        var opened = false;
         var attributes = QmpTracing.DataAttributes(evt.Data, evt.Name.StartsWith("BLOCK_", StringComparison.Ordinal) || evt.Name.StartsWith("QUORUM_", StringComparison.Ordinal) ? "qemu.block." : "qemu.event.");
         lock (gate)
         {
-            if (incident is null || incidentEvents >= MaxIncidentEvents)
+            if (incident is null || incidentEvents >= MaxIncidentEvents || now - incidentLastSeen >= IncidentQuietPeriod)
             {
+                opened = true;
                 QmpTracing.End(incident, incidentLastEvent);
                 incident = QmpTracing.StartRoot(QmpTracing.IncidentSpan, evt.Timestamp, vm);
                 incident?.SetTag(QmpTracing.IncidentFirstEvent, evt.Name);
@@ -73,6 +75,8 @@ internal sealed class VmTraces(string vm)
             incidentLastSeen = now;
             incidentLastEvent = evt.Timestamp;
         }
+
+        return opened;
     }
 
     /// <summary>Ends the incident span once it went quiet; returns when to look again, null when none is open.</summary>

@@ -65,9 +65,14 @@ internal sealed class QmpClient : IAsyncDisposable
             connectTimeout.CancelAfter(options.ConnectTimeout);
             await socket.ConnectAsync(endpoint.ToEndPoint(), connectTimeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
             socket.Dispose();
+            if (e is not SocketException && !(e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                throw;
+            }
+
             var why = e switch
             {
                 SocketException { SocketErrorCode: SocketError.AddressNotAvailable } when endpoint.IsUnix => "the socket file does not exist (VM not started?)",
@@ -163,9 +168,10 @@ internal sealed class QmpClient : IAsyncDisposable
         {
             await readLoop.ConfigureAwait(false);
         }
-        catch (Exception e) when (e is QmpException or OperationCanceledException or IOException)
+#pragma warning disable CA1031 // Whatever ended the read loop was already reported through Completion; disposal must finish.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // The end of the connection was already reported through Completion.
         }
 
         await writer.CompleteAsync().ConfigureAwait(false);
@@ -210,6 +216,7 @@ internal sealed class QmpClient : IAsyncDisposable
     private async Task ReadLoopAsync()
     {
         Exception? failure = null;
+        long searched = 0;
         try
         {
             while (true)
@@ -228,7 +235,7 @@ internal sealed class QmpClient : IAsyncDisposable
                 var buffer = result.Buffer;
                 try
                 {
-                    while (QmpLineFramer.TryReadLine(ref buffer, options.MaxLineBytes, out var line))
+                    while (QmpLineFramer.TryReadLine(ref buffer, options.MaxLineBytes, ref searched, out var line))
                     {
                         if (!line.IsEmpty)
                         {
@@ -298,18 +305,25 @@ internal sealed class QmpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Routes one line. Whatever its content, it cannot end the connection: a line that cannot be read, or whose
+    /// event or reply cannot be applied, is reported as malformed and the next line is read as usual.
+    /// </summary>
     private void Dispatch(ReadOnlySpan<byte> line)
     {
-        QmpMessage message;
         try
         {
-            message = QmpMessage.Parse(line);
+            Route(line);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException)
         {
             handler.OnProtocolError(QmpProtocolErrorReasons.MalformedLine, $"{e.Message} in line: {Preview(line)}");
-            return;
         }
+    }
+
+    private void Route(ReadOnlySpan<byte> line)
+    {
+        var message = QmpMessage.Parse(line);
 
         switch (message.Kind)
         {
@@ -340,7 +354,7 @@ internal sealed class QmpClient : IAsyncDisposable
         {
             greeting.TrySetResult(QmpMessage.ParseGreeting(line));
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
         {
             // The greeting's members have the wrong JSON types: nothing else on this connection can be trusted.
             throw new QmpProtocolException(QmpProtocolErrorReasons.BadGreeting, $"malformed QMP greeting: {Preview(line)}");
@@ -362,8 +376,15 @@ internal sealed class QmpClient : IAsyncDisposable
         else
         {
             var value = QmpMessage.ReadReturn(line);
-            command.ApplyInOrder?.Invoke(value);
-            command.TrySetResult(value);
+            try
+            {
+                command.ApplyInOrder?.Invoke(value);
+            }
+            finally
+            {
+                // The command gets its reply even when applying it failed (reported as a malformed line).
+                command.TrySetResult(value);
+            }
         }
     }
 

@@ -19,8 +19,6 @@ internal sealed record QmpEndpoint(string? UnixPath, string? Host, int Port)
     public EndPoint ToEndPoint() =>
         IsUnix ? new UnixDomainSocketEndPoint(UnixPath!) : new DnsEndPoint(Host!, Port);
 
-    public AddressFamily AddressFamily => IsUnix ? AddressFamily.Unix : AddressFamily.Unspecified;
-
     public override string ToString() =>
         IsUnix ? "unix:" + UnixPath : string.Create(CultureInfo.InvariantCulture, $"tcp:{Host}:{Port}");
 

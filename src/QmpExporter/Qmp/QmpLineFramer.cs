@@ -15,7 +15,18 @@ internal static class QmpLineFramer
     /// <exception cref="QmpLineTooLongException">The line (complete or not) is longer than <paramref name="maxLineBytes"/>.</exception>
     public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, int maxLineBytes, out ReadOnlySequence<byte> line)
     {
-        var newline = buffer.PositionOf((byte)'\n');
+        long searched = 0;
+        return TryReadLine(ref buffer, maxLineBytes, ref searched, out line);
+    }
+
+    /// <summary>
+    /// As above, for a read loop: <paramref name="searched"/> carries how many bytes of an incomplete line were
+    /// already searched for its newline, so a long line that trickles in is not searched again from its start on
+    /// every read (which would cost time quadratic in its length).
+    /// </summary>
+    public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, int maxLineBytes, ref long searched, out ReadOnlySequence<byte> line)
+    {
+        var newline = buffer.Slice(Math.Min(searched, buffer.Length)).PositionOf((byte)'\n');
         if (newline is null)
         {
             // The limit is on the line itself; a CR that may still be followed by its LF does not count.
@@ -24,10 +35,12 @@ internal static class QmpLineFramer
                 throw new QmpLineTooLongException(maxLineBytes);
             }
 
+            searched = buffer.Length;
             line = default;
             return false;
         }
 
+        searched = 0;
         line = buffer.Slice(0, newline.Value);
         buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
         if (!line.IsEmpty && EndsWithCarriageReturn(line))

@@ -142,8 +142,9 @@ internal readonly struct QmpMessage
         var root = ParseElement(line);
         if (root.TryGetProperty("error", out var error))
         {
-            errorClass = error.TryGetProperty("class", out var c) ? c.ToString() : "unknown";
-            description = error.TryGetProperty("desc", out var d) ? d.ToString() : "";
+            var isObject = error.ValueKind == JsonValueKind.Object;
+            errorClass = isObject && error.TryGetProperty("class", out var c) ? c.ToString() : "unknown";
+            description = isObject && error.TryGetProperty("desc", out var d) ? d.ToString() : error.ToString();
             return true;
         }
 
@@ -177,9 +178,8 @@ internal readonly struct QmpMessage
             var isSeconds = reader.ValueTextEquals("seconds"u8);
             var isMicroseconds = !isSeconds && reader.ValueTextEquals("microseconds"u8);
             reader.Read();
-            if (reader.TokenType == JsonTokenType.Number && (isSeconds || isMicroseconds))
+            if (reader.TokenType == JsonTokenType.Number && (isSeconds || isMicroseconds) && reader.TryGetInt64(out var value))
             {
-                var value = reader.GetInt64();
                 if (isSeconds)
                 {
                     seconds = value;

@@ -17,10 +17,11 @@ internal sealed class Utf8Interner(int capacity)
     /// <summary>Label values that come from QAPI enums (reasons, actions, statuses, operations, job types).</summary>
     public static readonly Utf8Interner EnumValues = new(4096);
 
-    /// <summary>Device, node and job names: bounded per VM by the series cap, so sharing them saves allocations.</summary>
+    /// <summary>Device, node and job names. One table for all VMs that never evicts: once full (old job ids), new names are simply not shared.</summary>
     public static readonly Utf8Interner Names = new(65536);
 
     private readonly ConcurrentDictionary<string, string> values = new(StringComparer.Ordinal);
+    private int count;
 
     public string Intern(ReadOnlySpan<byte> utf8)
     {
@@ -37,6 +38,18 @@ internal sealed class Utf8Interner(int capacity)
         }
 
         var added = text.ToString();
-        return values.Count < capacity ? values.GetOrAdd(added, added) : added;
+        if (Volatile.Read(ref count) >= capacity)
+        {
+            return added;
+        }
+
+        // ConcurrentDictionary.Count takes every lock: count additions ourselves (a race may overshoot by a few).
+        var shared = values.GetOrAdd(added, added);
+        if (ReferenceEquals(shared, added))
+        {
+            Interlocked.Increment(ref count);
+        }
+
+        return shared;
     }
 }

@@ -28,6 +28,9 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
+    /// <summary>How many label sets this VM may have in the family.</summary>
+    public int Cap(MetricFamily family) => registry.Cap(family);
+
     public int Count(MetricFamily family)
     {
         lock (gate)

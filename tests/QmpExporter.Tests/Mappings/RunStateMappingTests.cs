@@ -53,4 +53,19 @@ public sealed class RunStateMappingTests
 
         Assert.Equal(1, vm.Value(MetricCatalog.Resets, "", ""));
     }
+
+    [Fact]
+    public void Suspend_and_wakeup_ask_query_status_which_tells_suspended()
+    {
+        vm.Reply<RunStateMapping>("""{"running": true, "status": "running"}""");
+        vm.Event("""{"timestamp": {"seconds": 1795624778, "microseconds": 631186}, "event": "SUSPEND"}""");
+        Assert.True(vm.Vm.TakeRequests().HasFlag(VmQuery.Status));
+
+        vm.Reply<RunStateMapping>("""{"running": false, "status": "suspended"}""");
+        Assert.Equal(0, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(1, vm.Value(MetricCatalog.VmStatus, "suspended"));
+
+        vm.Event("""{"timestamp": {"seconds": 1795624778, "microseconds": 632662}, "event": "WAKEUP"}""");
+        Assert.True(vm.Vm.TakeRequests().HasFlag(VmQuery.Status));
+    }
 }
