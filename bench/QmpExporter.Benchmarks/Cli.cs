@@ -27,9 +27,27 @@ internal sealed class Options
 
     public int WaveSize { get; set; } = 100;
 
+    /// <summary>(c) Waves before the "warm" measuring point (they are not among the <see cref="Waves"/>).</summary>
+    public int WarmWaves { get; set; } = 10;
+
     public int Residents { get; set; } = 100;
 
     public long EventsPerVm { get; set; } = 50;
+
+    /// <summary>(c) A directory for heap snapshots (dotnet-gcdump) at the steady and the churned point; null for none.</summary>
+    public string? GcDump { get; set; }
+
+    /// <summary>The dotnet-gcdump executable for <see cref="GcDump"/>; default: on PATH, else ~/.dotnet/tools.</summary>
+    public string? GcDumpTool { get; set; }
+
+    /// <summary>(c) Seconds to wait at the steady and the churned point (after the GC), with the PID printed, so that another tool can attach.</summary>
+    public int Hold { get; set; }
+
+    /// <summary>(c) Compacts the large object heap too (GCSettings.LargeObjectHeapCompactionMode = CompactOnce) at both measuring points.</summary>
+    public bool CompactLoh { get; set; }
+
+    /// <summary>(c) Records the stacks that made ArrayPool.Shared allocate arrays of 64 KB or more.</summary>
+    public bool PoolStacks { get; set; }
 
     /// <summary>Extra arguments for ExporterApp.Build, e.g. <c>--exporter-arg --QmpExporter:PlannedVms=200</c>.</summary>
     public List<string> ExporterArgs { get; } = [];
@@ -66,10 +84,16 @@ internal sealed class Options
                 case "--connections": o.Connections = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--per-connection": o.PerConnection = long.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--waves": o.Waves = int.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--warm-waves": o.WarmWaves = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--wave-size": o.WaveSize = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--residents": o.Residents = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--events-per-vm": o.EventsPerVm = long.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--exporter-arg": o.ExporterArgs.Add(v); break;
+                case "--gcdump": o.GcDump = Path.GetFullPath(v); break;
+                case "--gcdump-tool": o.GcDumpTool = v; break;
+                case "--compact-loh": o.CompactLoh = v is "1" or "true"; break;
+                case "--pool-stacks": o.PoolStacks = v is "1" or "true"; break;
+                case "--hold": o.Hold = int.Parse(v, CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }
@@ -104,6 +128,7 @@ internal static class Cli
             if (args.Length > 1 && args[0] == "scenario")
             {
                 var options = Options.Parse(args[2..]);
+                Report.Note($"scenario process: {Proc.GcConfiguration()}");
                 return args[1] switch
                 {
                     "a" => await Scenarios.OneConnectionAsync(options).ConfigureAwait(false),
@@ -117,7 +142,7 @@ internal static class Cli
         }
         catch (ArgumentException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\nusage: QmpExporter.Benchmarks [a] [b] [c] [--events N] [--rounds N] [--warmup N] [--alloc-profile 1] [--connections N] [--per-connection N] [--waves N] [--wave-size N] [--residents N] [--events-per-vm N] [--exporter-arg ARG]...").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"error: {e.Message}\nusage: QmpExporter.Benchmarks [a] [b] [c] [--events N] [--rounds N] [--warmup N] [--alloc-profile 1] [--connections N] [--per-connection N] [--waves N] [--warm-waves N] [--wave-size N] [--residents N] [--events-per-vm N] [--exporter-arg ARG]... [--gcdump DIR] [--gcdump-tool PATH] [--hold SECONDS] [--pool-stacks 1] [--compact-loh 1]").ConfigureAwait(false);
             return 2;
         }
     }
@@ -140,11 +165,66 @@ internal static class Cli
         return start;
     }
 
+    /// <summary>The daemon's runtime configuration, built beside this binary from src/QmpExporter (project reference).</summary>
+    private static string ExporterRuntimeConfig => Path.Combine(AppContext.BaseDirectory, "qmp-exporter.runtimeconfig.json");
+
+    /// <summary>
+    /// A scenario process runs the exporter in-process, so it must run with the daemon's GC settings, not this
+    /// project's: <c>dotnet exec --runtimeconfig qmp-exporter.runtimeconfig.json</c> applies every <c>System.GC.*</c>
+    /// setting of the daemon (Server or Workstation, concurrent or not, DATAS, ConserveMemory, ...). DOTNET_gc*
+    /// environment variables still override it, as they would for the daemon.
+    /// </summary>
+    private static ProcessStartInfo ScenarioStartInfo(IEnumerable<string> args)
+    {
+        var runtimeConfig = ExporterRuntimeConfig;
+        if (!File.Exists(runtimeConfig))
+        {
+            Console.Error.WriteLine($"warning: {runtimeConfig} not found: the scenarios run with the benchmark's own GC settings");
+            return SelfStartInfo(args);
+        }
+
+        // <dotnet root>/shared/Microsoft.NETCore.App/<version>/ -> <dotnet root>/dotnet
+        var runtimeDir = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/');
+        var muxer = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(runtimeDir)))!, "dotnet");
+        var start = new ProcessStartInfo(File.Exists(muxer) ? muxer : "dotnet");
+        foreach (var a in (string[])["exec", "--runtimeconfig", runtimeConfig, typeof(Cli).Assembly.Location, .. args])
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
+    /// <summary>The GC settings of the daemon's runtimeconfig, and any DOTNET_gc* override in the environment.</summary>
+    private static string ExporterGcSettings()
+    {
+        var settings = new List<string>();
+        if (File.Exists(ExporterRuntimeConfig))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(ExporterRuntimeConfig));
+            if (json.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var properties))
+            {
+                settings.AddRange(properties.EnumerateObject().Where(p => p.Name.StartsWith("System.GC.", StringComparison.Ordinal)).Select(p => $"{p.Name}={p.Value}"));
+            }
+        }
+
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            if (e.Key is string key && (key.StartsWith("DOTNET_gc", StringComparison.OrdinalIgnoreCase) || key.StartsWith("DOTNET_GC", StringComparison.Ordinal)))
+            {
+                settings.Add($"{key}={e.Value} (environment, overrides)");
+            }
+        }
+
+        return string.Join(", ", settings);
+    }
+
     private static int Orchestrate(Options options)
     {
         var optimized = IsOptimized(typeof(QmpExporter.Telemetry.VmRegistry).Assembly) && IsOptimized(typeof(Cli).Assembly);
-        Console.WriteLine($"QmpExporter benchmarks: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {Scenarios.GcMode}, " +
+        Console.WriteLine($"QmpExporter benchmarks: {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
                           $"{(optimized ? "optimized build" : "WARNING: DEBUG build, use -c Release")}, open files {Proc.OpenFilesLimit()}");
+        Console.WriteLine($"scenario processes run with the daemon's runtimeconfig: {ExporterGcSettings()}");
         Console.WriteLine($"load average at start: {Proc.LoadAverage()} (other processes on these cores skew every timing)");
         var logPath = Path.Combine(Path.GetTempPath(), $"qmp-exporter-bench-{DateTime.Now:yyyyMMdd-HHmmss}.log");
         using var log = new StreamWriter(logPath);
@@ -155,7 +235,7 @@ internal static class Cli
         {
             Console.WriteLine($"== scenario {scenario} ==");
             var sw = Stopwatch.StartNew();
-            var start = SelfStartInfo(["scenario", scenario, .. options.Raw]);
+            var start = ScenarioStartInfo(["scenario", scenario, .. options.Raw]);
             start.RedirectStandardOutput = true;
             start.UseShellExecute = false;
             using var child = Process.Start(start) ?? throw new InvalidOperationException("cannot start a scenario process");
