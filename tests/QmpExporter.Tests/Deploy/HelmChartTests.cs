@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Deploy;
 
@@ -12,13 +13,13 @@ public sealed class HelmChartTests : IDisposable
     private const string Defaults = "(defaults)";
     private const string RulesSource = "grafana/alerts/qmp-exporter.rules.yml";
 
-    private readonly string temp = DeployTool.CreateTempDirectory("helm");
+    private readonly string temp = DeployPaths.CreateTempDirectory("helm");
 
     /// <summary>The defaults (no -f) and each ci/*-values.yaml, by file name.</summary>
     public static TheoryData<string> ValuesFiles() => new(ValuesFileNames());
 
     private static IEnumerable<string> ValuesFileNames() =>
-        Directory.GetFiles(Path.Combine(DeployTool.ChartDir, "ci"), "*-values.yaml")
+        Directory.GetFiles(Path.Combine(DeployPaths.ChartDir, "ci"), "*-values.yaml")
             .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).Prepend(Defaults);
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
@@ -37,7 +38,7 @@ public sealed class HelmChartTests : IDisposable
     [MemberData(nameof(ValuesFiles))]
     public async Task Lint_strict_passes(string values)
     {
-        var result = await DeployTool.RunCheckedAsync("helm", ["lint", "--strict", DeployTool.ChartDir, .. ValuesArguments(values)]);
+        var result = await ExternalTool.RunCheckedAsync("helm", ["lint", "--strict", DeployPaths.ChartDir, .. ValuesArguments(values)]);
 
         Assert.Contains("1 chart(s) linted, 0 chart(s) failed", result.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("[WARNING]", result.Output, StringComparison.Ordinal);
@@ -51,13 +52,13 @@ public sealed class HelmChartTests : IDisposable
         var rendered = await RenderAsync(values);
         var rulesOut = Path.Combine(temp, "rules.yml");
         var monitoring = values == "monitoring-values.yaml";
-        List<string> arguments = [Path.Combine(DeployTool.Root, "tools", "validate-k8s.mjs"), rendered];
+        List<string> arguments = [Repository.Path("tools", "validate-k8s.mjs"), rendered];
         if (monitoring)
         {
-            arguments.InsertRange(1, ["--rules-source", Path.Combine(DeployTool.Root, RulesSource), "--rules-out", rulesOut]);
+            arguments.InsertRange(1, ["--rules-source", Repository.Path(RulesSource), "--rules-out", rulesOut]);
         }
 
-        var result = await DeployTool.RunCheckedAsync("node", arguments);
+        var result = await ExternalTool.RunCheckedAsync("node", arguments);
 
         Assert.Contains(", 0 findings", result.StdOut, StringComparison.Ordinal);
         Assert.Contains("kind: DaemonSet", await File.ReadAllTextAsync(rendered), StringComparison.Ordinal);
@@ -65,7 +66,7 @@ public sealed class HelmChartTests : IDisposable
         {
             Assert.Contains("schema ok: monitoring.coreos.com/v1 ServiceMonitor/", result.StdOut, StringComparison.Ordinal);
             Assert.Contains("rules ok: PrometheusRule/", result.StdOut, StringComparison.Ordinal);
-            var promtool = await DeployTool.RunCheckedAsync("promtool", ["check", "rules", rulesOut]);
+            var promtool = await ExternalTool.RunCheckedAsync("promtool", ["check", "rules", rulesOut]);
             Assert.Contains("SUCCESS", promtool.Output, StringComparison.Ordinal);
         }
     }
@@ -73,9 +74,9 @@ public sealed class HelmChartTests : IDisposable
     [Fact]
     public async Task Chart_rule_file_is_in_sync_with_grafana_alerts()
     {
-        Assert.True(File.Exists(Path.Combine(DeployTool.Root, RulesSource)), $"{RulesSource} is missing: it is the source of the chart's rules");
+        Assert.True(File.Exists(Repository.Path(RulesSource)), $"{RulesSource} is missing: it is the source of the chart's rules");
 
-        await DeployTool.RunCheckedAsync(Path.Combine(DeployTool.Root, "scripts", "sync-chart-files.sh"), ["--check"]);
+        await ExternalTool.RunCheckedAsync(Repository.Path("scripts", "sync-chart-files.sh"), ["--check"]);
     }
 
     [Fact]
@@ -96,7 +97,7 @@ public sealed class HelmChartTests : IDisposable
     [InlineData("vms[0].name=a,vms[0].socket=/run/qemu/a.qmp,vms[1].name=a,vms[1].socket=/run/qemu/b.qmp", "is used twice")]
     public async Task Bad_values_fail_with_a_message(string set, string message)
     {
-        var result = await DeployTool.RunAsync("helm", ["template", "t", DeployTool.ChartDir, "--set", set]);
+        var result = await ExternalTool.RunAsync("helm", ["template", "t", DeployPaths.ChartDir, "--set", set]);
 
         Assert.True(result.ExitCode != 0 && result.StdErr.Contains(message, StringComparison.Ordinal), $"expected a failure saying '{message}':\n{result}");
     }
@@ -104,13 +105,13 @@ public sealed class HelmChartTests : IDisposable
     /// <summary>The chart's ConfigMap for <paramref name="values"/>, rendered by helm and read through js-yaml.</summary>
     internal static async Task<Dictionary<string, string>> RenderConfigMapAsync(string values)
     {
-        var dir = DeployTool.CreateTempDirectory("cm");
+        var dir = DeployPaths.CreateTempDirectory("cm");
         try
         {
-            var rendered = await DeployTool.RunCheckedAsync("helm", ["template", "t", DeployTool.ChartDir, "--show-only", "templates/configmap.yaml", .. ValuesArguments(values)]);
+            var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", DeployPaths.ChartDir, "--show-only", "templates/configmap.yaml", .. ValuesArguments(values)]);
             var file = Path.Combine(dir, "configmap.yaml");
             await File.WriteAllTextAsync(file, rendered.StdOut);
-            var json = await DeployTool.RunCheckedAsync(Path.Combine(DeployTool.Root, "tools", "node_modules", ".bin", "js-yaml"), [file]);
+            var json = await ExternalTool.RunCheckedAsync(Repository.Path("tools", "node_modules", ".bin", "js-yaml"), [file]);
             using var document = JsonDocument.Parse(json.StdOut);
             return document.RootElement.GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
         }
@@ -121,7 +122,7 @@ public sealed class HelmChartTests : IDisposable
     }
 
     private static string[] ValuesArguments(string values) =>
-        values == Defaults ? [] : ["-f", Path.Combine(DeployTool.ChartDir, "ci", values)];
+        values == Defaults ? [] : ["-f", Path.Combine(DeployPaths.ChartDir, "ci", values)];
 
     private static List<string> VmNames(string appsettings)
     {
@@ -131,7 +132,7 @@ public sealed class HelmChartTests : IDisposable
 
     private async Task<string> RenderAsync(string values)
     {
-        var result = await DeployTool.RunCheckedAsync("helm", ["template", "qmp", DeployTool.ChartDir, "--namespace", "monitoring", .. ValuesArguments(values)]);
+        var result = await ExternalTool.RunCheckedAsync("helm", ["template", "qmp", DeployPaths.ChartDir, "--namespace", "monitoring", .. ValuesArguments(values)]);
         var file = Path.Combine(temp, "rendered.yaml");
         await File.WriteAllTextAsync(file, result.StdOut);
         return file;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using QmpExporter.Tests.Support;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -20,7 +21,7 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly string temp = DeployTool.CreateTempDirectory("aot");
+    private readonly string temp = DeployPaths.CreateTempDirectory("aot");
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
 
@@ -28,8 +29,8 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
     public async Task Publish_has_no_warnings_and_the_binary_serves_metrics()
     {
         var outDir = Path.Combine(temp, "out");
-        var publish = await DeployTool.RunCheckedAsync(
-            Path.Combine(DeployTool.Root, "scripts", "publish.sh"),
+        var publish = await ExternalTool.RunCheckedAsync(
+            Repository.Path("scripts", "publish.sh"),
             [outDir],
             environment: new Dictionary<string, string> { ["QMP_EXPORTER_BUILD_DIR"] = Path.Combine(temp, "build") },
             timeout: PublishTimeout);
@@ -54,7 +55,7 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
     private async Task ServesTheSystemdSampleAndSignalsReady(string binary)
     {
         var fakeSystemd = Path.Combine(temp, "systemd");
-        File.Copy(DeployTool.Find("bash"), fakeSystemd); // keeps the mode, executable
+        File.Copy(ExternalTool.Find("bash"), fakeSystemd); // keeps the mode, executable
         var notifyPath = Path.Combine(temp, "notify.sock");
         using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
@@ -63,7 +64,7 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
         // bash -c 'CMD' NAME ARGS...: "$0" "$@" is the exporter and its arguments, passed as values, never parsed.
         using var exporter = Start(
             fakeSystemd,
-            ["-c", "\"$0\" \"$@\" & wait", binary, "--contentRoot", DeployTool.SystemdDir, "--urls", $"http://127.0.0.1:{port}"],
+            ["-c", "\"$0\" \"$@\" & wait", binary, "--contentRoot", DeployPaths.SystemdDir, "--urls", $"http://127.0.0.1:{port}"],
             new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
         try
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Deploy;
 
@@ -8,9 +9,9 @@ public sealed partial class SystemdUnitTests : IDisposable
 {
     private const string InstalledExecStart = "ExecStart=/usr/local/bin/qmp-exporter ";
 
-    private readonly string temp = DeployTool.CreateTempDirectory("systemd");
+    private readonly string temp = DeployPaths.CreateTempDirectory("systemd");
 
-    private static string UnitFile => Path.Combine(DeployTool.SystemdDir, "qmp-exporter.service");
+    private static string UnitFile => Path.Combine(DeployPaths.SystemdDir, "qmp-exporter.service");
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
 
@@ -25,7 +26,7 @@ public sealed partial class SystemdUnitTests : IDisposable
         await File.WriteAllTextAsync(copy, unit.Replace(InstalledExecStart, $"ExecStart={existing} ", StringComparison.Ordinal));
 
         // Unknown keys and bad values are only warnings (exit code 0), so any output is a failure.
-        var result = await DeployTool.RunAsync("systemd-analyze", ["verify", copy]);
+        var result = await ExternalTool.RunAsync("systemd-analyze", ["verify", copy]);
 
         Assert.True(result.ExitCode == 0 && result.Output.Length == 0, $"systemd-analyze verify must print nothing:\n{result}");
     }
@@ -33,7 +34,7 @@ public sealed partial class SystemdUnitTests : IDisposable
     [Fact]
     public async Task Security_exposure_is_at_most_2_0()
     {
-        var result = await DeployTool.RunCheckedAsync("systemd-analyze", ["security", "--offline=true", "--threshold=20", UnitFile]);
+        var result = await ExternalTool.RunCheckedAsync("systemd-analyze", ["security", "--offline=true", "--threshold=20", UnitFile]);
 
         var match = ExposureLine().Match(result.StdOut);
         Assert.True(match.Success, $"no 'Overall exposure level' line:\n{result}");
@@ -47,7 +48,7 @@ public sealed partial class SystemdUnitTests : IDisposable
         var root = Path.Combine(temp, "root");
         Directory.CreateDirectory(Path.Combine(root, "etc"));
 
-        await DeployTool.RunCheckedAsync("systemd-sysusers", ["--root=" + root, Path.Combine(DeployTool.SystemdDir, "qmp-exporter.sysusers")]);
+        await ExternalTool.RunCheckedAsync("systemd-sysusers", ["--root=" + root, Path.Combine(DeployPaths.SystemdDir, "qmp-exporter.sysusers")]);
 
         var passwd = await File.ReadAllLinesAsync(Path.Combine(root, "etc", "passwd"));
         var group = await File.ReadAllLinesAsync(Path.Combine(root, "etc", "group"));

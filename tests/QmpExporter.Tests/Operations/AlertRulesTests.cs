@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Operations;
 
@@ -12,7 +13,7 @@ public sealed class AlertRulesTests
     public async Task Promtool_check_rules_accepts_the_rules_file()
     {
         var rules = await AlertRules.LoadAsync();
-        var result = await Tool.RunCheckedAsync("promtool", ["check", "rules", Repo.RulesFile]);
+        var result = await ExternalTool.RunCheckedAsync("promtool", ["check", "rules", Repo.RulesFile]);
 
         Assert.True(result.Output.Contains($"SUCCESS: {rules.Count} rules found", StringComparison.Ordinal), result.ToString());
     }
@@ -20,7 +21,7 @@ public sealed class AlertRulesTests
     [Fact]
     public async Task Promtool_test_rules_passes_every_case()
     {
-        var result = await Tool.RunCheckedAsync("promtool", ["test", "rules", Repo.RulesTestFile]);
+        var result = await ExternalTool.RunCheckedAsync("promtool", ["test", "rules", Repo.RulesTestFile]);
 
         Assert.True(result.Output.Contains("SUCCESS", StringComparison.Ordinal), result.ToString());
     }
@@ -55,7 +56,7 @@ public sealed class AlertRulesTests
             var runbook = Repo.RunbookFile(rule.Name);
             if (!File.Exists(runbook))
             {
-                problems.Add($"{rule}: no runbook page {Path.GetRelativePath(Repo.Root, runbook)}");
+                problems.Add($"{rule}: no runbook page {Path.GetRelativePath(Repository.Root, runbook)}");
             }
             else
             {

@@ -1,3 +1,5 @@
+using QmpExporter.Tests.Support;
+
 namespace QmpExporter.Tests.Operations;
 
 /// <summary>deploy/alertmanager/alertmanager.example.yml: valid for amtool, and routes each severity where it says.</summary>
@@ -6,7 +8,7 @@ public sealed class AlertmanagerConfigTests
     [Fact]
     public async Task Amtool_check_config_accepts_the_example()
     {
-        var result = await Tool.RunCheckedAsync("amtool", ["check-config", Repo.AlertmanagerFile]);
+        var result = await ExternalTool.RunCheckedAsync("amtool", ["check-config", Repo.AlertmanagerFile]);
 
         Assert.True(result.Output.Contains("SUCCESS", StringComparison.Ordinal), result.ToString());
     }
@@ -25,7 +27,7 @@ public sealed class AlertmanagerConfigTests
             labels.Add($"severity={severity}");
         }
 
-        var result = await Tool.RunAsync("amtool",
+        var result = await ExternalTool.RunAsync("amtool",
             ["config", "routes", "test", $"--config.file={Repo.AlertmanagerFile}", $"--verify.receivers={receiver}", .. labels]);
 
         Assert.True(result.ExitCode == 0 && result.StdOut.Trim() == receiver, result.ToString());

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Operations;
 
@@ -37,7 +38,7 @@ public sealed partial class DashboardTests
         try
         {
             // Module resolution looks for node_modules above the checked file.
-            Directory.CreateSymbolicLink(Path.Combine(dir.FullName, "node_modules"), Path.Combine(Repo.Root, "tools", "node_modules"));
+            Directory.CreateSymbolicLink(Path.Combine(dir.FullName, "node_modules"), Repository.Path("tools", "node_modules"));
             var source = new StringBuilder()
                 .AppendLine("import type { Dashboard } from \"@grafana/schema\";")
                 .AppendLine("type Json<T> = T extends string ? `${T}` : T extends number | boolean | null | undefined ? T : T extends ReadonlyArray<infer U> ? Array<Json<U>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;")
@@ -45,7 +46,7 @@ public sealed partial class DashboardTests
             var file = Path.Combine(dir.FullName, "dashboard.ts");
             await File.WriteAllTextAsync(file, source.ToString());
 
-            var result = await Tool.RunAsync("tsc",
+            var result = await ExternalTool.RunAsync("tsc",
                 ["--strict", "--noEmit", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "--pretty", "false", file],
                 workingDirectory: dir.FullName, timeout: TimeSpan.FromSeconds(120));
 
@@ -76,7 +77,7 @@ public sealed partial class DashboardTests
         {
             var file = Path.Combine(dir.FullName, "dashboard-panels.rules.yml");
             await File.WriteAllTextAsync(file, yaml.ToString());
-            var result = await Tool.RunAsync("promtool", ["check", "rules", file]);
+            var result = await ExternalTool.RunAsync("promtool", ["check", "rules", file]);
 
             Assert.True(result.ExitCode == 0 && result.Output.Contains($"SUCCESS: {queries.Count} rules found", StringComparison.Ordinal),
                 $"a panel query does not parse (record dashboard_panel_<panel id>_<refId>):\n{result}\n--- rules ---\n{yaml}");

@@ -28,7 +28,7 @@ public sealed class PrometheusEndToEndTests(ITestOutputHelper output)
         // Missing tools fail here, before anything starts.
         foreach (var tool in (string[])["qemu-img", "qemu-io", "prometheus"])
         {
-            Tool.Find(tool);
+            ExternalTool.Find(tool);
         }
 
         var prefix = "ops" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
@@ -223,17 +223,17 @@ public sealed class PrometheusEndToEndTests(ITestOutputHelper output)
     {
         foreach (var chain in (string[])["a", "b"])
         {
-            await Tool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", vm.Path($"base-{chain}.qcow2"), "32M"]);
-            await Tool.RunCheckedAsync("qemu-io", ["-f", "qcow2", "-c", "write -P 0xab 0 4M", vm.Path($"base-{chain}.qcow2")]);
-            await Tool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", vm.Path($"base-{chain}.qcow2"), "-F", "qcow2", vm.Path($"top-{chain}.qcow2")]);
+            await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", vm.Path($"base-{chain}.qcow2"), "32M"]);
+            await ExternalTool.RunCheckedAsync("qemu-io", ["-f", "qcow2", "-c", "write -P 0xab 0 4M", vm.Path($"base-{chain}.qcow2")]);
+            await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", vm.Path($"base-{chain}.qcow2"), "-F", "qcow2", vm.Path($"top-{chain}.qcow2")]);
         }
 
         foreach (var child in (string[])["q0", "q1", "q2"])
         {
-            await Tool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "raw", vm.Path($"{child}.img"), "1M"]);
+            await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "raw", vm.Path($"{child}.img"), "1M"]);
         }
 
-        await Tool.RunCheckedAsync("qemu-io", ["-f", "raw", "-c", "write -P 0x55 0 64k", vm.Path("q2.img")]);
+        await ExternalTool.RunCheckedAsync("qemu-io", ["-f", "raw", "-c", "write -P 0x55 0 64k", vm.Path("q2.img")]);
 
         string File(string name) => JsonSerializer.Serialize(vm.Path(name));
         await vm.ExecuteAsync("blockdev-add", $$$"""{"driver":"qcow2","node-name":"top-a","file":{"driver":"file","filename":{{{File("top-a.qcow2")}}}}}""");

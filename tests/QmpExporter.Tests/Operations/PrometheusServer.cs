@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using QmpExporter.Tests.Support;
 using Xunit.Sdk;
 
 namespace QmpExporter.Tests.Operations;
@@ -41,7 +42,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
     /// <summary>Writes <paramref name="configYaml"/> to <paramref name="directory"/>/prometheus.yml and starts Prometheus until /-/ready.</summary>
     public static async Task<PrometheusServer> StartAsync(string directory, string configYaml)
     {
-        var binary = Tool.Find("prometheus");
+        var binary = ExternalTool.Find("prometheus");
         var config = Path.Combine(directory, "prometheus.yml");
         await File.WriteAllTextAsync(config, configYaml);
         Exception? last = null;

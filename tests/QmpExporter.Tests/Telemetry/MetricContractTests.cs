@@ -1,4 +1,5 @@
 using QmpExporter.Telemetry;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Telemetry;
 
@@ -15,7 +16,7 @@ public sealed class MetricContractTests
         var kind = family.Kind == MetricKind.Counter ? "counter" : "gauge";
         var labels = string.Join(", ", ["vm", .. family.Labels]);
 
-        Assert.Contains($"| `{name}` | {kind} | {labels} |", File.ReadAllText(RepositoryFile("README.md")));
+        Assert.Contains($"| `{name}` | {kind} | {labels} |", File.ReadAllText(Repository.Path("README.md")));
     }
 
     [Fact]
@@ -31,18 +32,5 @@ public sealed class MetricContractTests
         }
 
         Assert.Equal(MetricCatalog.All.Count, MetricCatalog.All.Select(f => f.Name).Distinct().Count());
-    }
-
-    private static string RepositoryFile(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "QmpExporter.sln")))
-            {
-                return Path.Combine(dir.FullName, name);
-            }
-        }
-
-        throw new FileNotFoundException("QmpExporter.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -169,7 +169,7 @@ public sealed partial class GoldenMetricsTests
     /// <summary>Every family in the sample is a row of README's Metrics table with the same type and labels, and every row is in the sample.</summary>
     private static void AssertDocumentedInReadme(string sample)
     {
-        var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        var readme = File.ReadAllText(Repository.Path("README.md"));
         var documented = new Dictionary<string, (string Type, string Labels)>(StringComparer.Ordinal);
         foreach (Match row in MetricRow().Matches(readme))
         {
@@ -221,21 +221,7 @@ public sealed partial class GoldenMetricsTests
         return (process.ExitCode, (await stdout) + (await stderr));
     }
 
-    /// <summary>The repository root: the directory with QmpExporter.sln above the test binary.</summary>
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "QmpExporter.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no QmpExporter.sln above {AppContext.BaseDirectory}");
-    }
-
-    private static string SourceDir() => Path.Combine(RepoRoot(), "tests", "QmpExporter.Tests", "RealQemu", "Events");
+    private static string SourceDir() => Repository.Path("tests", "QmpExporter.Tests", "RealQemu", "Events");
 
     [GeneratedRegex(@"^\| `([a-z_]+)` \| (counter|gauge) \| ([a-z_, ]*) \|", RegexOptions.Multiline)]
     private static partial Regex MetricRow();

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Xunit.Sdk;
 
-namespace QmpExporter.Tests.Deploy;
+namespace QmpExporter.Tests.Support;
 
 /// <summary>What a tool run printed and how long it took, for assertions and failure messages.</summary>
-internal sealed record DeployToolResult(string CommandLine, int ExitCode, string StdOut, string StdErr, TimeSpan Elapsed)
+internal sealed record ToolResult(string CommandLine, int ExitCode, string StdOut, string StdErr, TimeSpan Elapsed)
 {
     public string Output => StdOut + StdErr;
 
@@ -13,27 +13,21 @@ internal sealed record DeployToolResult(string CommandLine, int ExitCode, string
 }
 
 /// <summary>
-/// Runs the deploy checks' real tools (systemd-analyze, systemd-sysusers, helm, node, promtool, dotnet, the scripts)
-/// as processes with argument lists, never through a shell. A missing tool fails the test with how to get it: these
-/// checks never skip.
+/// Runs the checks' real tools (promtool, amtool, prometheus, tsc, js-yaml, qemu-img, qemu-io, systemd-analyze,
+/// systemd-sysusers, helm, node, dotnet, the scripts) as processes with argument lists, never through a shell.
+/// A missing tool fails the test with how to get it: these checks never skip.
 /// </summary>
-internal static class DeployTool
+internal static class ExternalTool
 {
     public const string InstallHint =
         "run the tests through scripts/test.sh (CI's entry point), or `. scripts/tools.sh` in your shell first: it installs " +
-        "the checking tools when missing (systemd-analyze and systemd-sysusers from Debian's systemd, promtool from prometheus, " +
-        "helm into .tools/bin, kubernetes-models, js-yaml and typescript by npm ci in tools/) and puts them on PATH";
+        "the checking tools when missing (systemd-analyze and systemd-sysusers from Debian's systemd, promtool and prometheus " +
+        "from Debian's prometheus, amtool from prometheus-alertmanager, qemu-img and qemu-io from qemu-utils, node from nodejs, " +
+        "helm into .tools/bin, kubernetes-models, js-yaml and typescript (tsc) by npm ci in tools/) and puts them on PATH";
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>The repository root: the first folder above the test binaries holding QmpExporter.sln.</summary>
-    public static string Root { get; } = FindRoot();
-
-    public static string ChartDir => Path.Combine(Root, "deploy", "helm", "qmp-exporter");
-
-    public static string SystemdDir => Path.Combine(Root, "deploy", "systemd");
-
-    /// <summary>The tool's full path: a path as given, else .tools/bin, then PATH.</summary>
+    /// <summary>The tool's full path: a path as given, else tools/node_modules/.bin, .tools/bin, then PATH.</summary>
     public static string Find(string name)
     {
         if (name.Contains('/', StringComparison.Ordinal))
@@ -41,20 +35,28 @@ internal static class DeployTool
             return File.Exists(name) ? name : throw new XunitException($"{name} does not exist");
         }
 
+        string[] own = [Repository.Path("tools", "node_modules", ".bin"), Repository.Path(".tools", "bin")];
         var path = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var dir in path.Prepend(Path.Combine(Root, ".tools", "bin")))
+        foreach (var dir in own.Concat(path))
         {
             var candidate = Path.Combine(dir, name);
             if (File.Exists(candidate))
             {
+                if (dir == own[0])
+                {
+                    // An npm tool: its #!/usr/bin/env node needs node on PATH.
+                    Find("node");
+                }
+
                 return candidate;
             }
         }
 
-        throw new XunitException($"{name} was not found in .tools/bin or on PATH: {InstallHint}.");
+        throw new XunitException($"{name} was not found in tools/node_modules/.bin, .tools/bin or on PATH: {InstallHint}.");
     }
 
-    public static async Task<DeployToolResult> RunAsync(
+    /// <summary>Runs the tool (in the repository root unless told otherwise) and returns what it printed.</summary>
+    public static async Task<ToolResult> RunAsync(
         string name,
         IEnumerable<string> arguments,
         string? workingDirectory = null,
@@ -67,7 +69,7 @@ internal static class DeployTool
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
-            WorkingDirectory = workingDirectory ?? Root,
+            WorkingDirectory = workingDirectory ?? Repository.Root,
         };
         foreach (var argument in arguments)
         {
@@ -98,10 +100,10 @@ internal static class DeployTool
             throw new XunitException($"{commandLine} did not finish within {limit.TotalSeconds} s\n{await stdout}\n{await stderr}");
         }
 
-        var result = new DeployToolResult(commandLine, process.ExitCode, await stdout, await stderr, clock.Elapsed);
+        var result = new ToolResult(commandLine, process.ExitCode, await stdout, await stderr, clock.Elapsed);
         if (result.ExitCode == 127 || result.StdErr.Contains("ERR_MODULE_NOT_FOUND", StringComparison.Ordinal))
         {
-            // A script's "command not found", or node missing the npm packages of tools/.
+            // A script's "command not found" (e.g. from its #! line), or node missing the npm packages of tools/.
             throw new XunitException($"{name} could not run a program or module it needs: {InstallHint}.\n{result}");
         }
 
@@ -109,7 +111,7 @@ internal static class DeployTool
     }
 
     /// <summary>Runs the tool and fails the test, with everything it printed, unless it exits 0.</summary>
-    public static async Task<DeployToolResult> RunCheckedAsync(
+    public static async Task<ToolResult> RunCheckedAsync(
         string name,
         IEnumerable<string> arguments,
         string? workingDirectory = null,
@@ -123,23 +125,6 @@ internal static class DeployTool
         }
 
         return result;
-    }
-
-    /// <summary>A fresh directory under /tmp (short: unix socket paths are limited to 108 bytes).</summary>
-    public static string CreateTempDirectory(string prefix) =>
-        Directory.CreateTempSubdirectory($"qmpx-{prefix}-").FullName;
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "QmpExporter.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new XunitException($"no QmpExporter.sln above {AppContext.BaseDirectory}: run the tests from the repository");
     }
 
     private static string Quote(string argument) =>
