@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "VM {Vm}: connected to QEMU {Version} ({Package}) at {Endpoint}")]
     public static partial void Connected(ILogger logger, string vm, string version, string package, string endpoint);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "VM {Vm}: QMP session at {Endpoint} ended: {Reason}")]
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "VM {Vm}: QMP session at {Endpoint} ended: {Reason}")]
     public static partial void Disconnected(ILogger logger, string vm, string endpoint, string reason);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "VM {Vm}: {Problem}; retrying in {DelaySeconds:0.0} s")]
