@@ -99,28 +99,4 @@ public sealed class RunStateTests
         Assert.Equal(1, scrape.Of(a, "qmp_disconnects_total"));
         Assert.False(File.Exists(qemu.ExporterSocket), "a clean exit unlinks the monitor sockets");
     }
-
-    [Fact]
-    public async Task Boot_sector_panic_reaches_the_exporter_as_guest_panicked()
-    {
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
-        {
-            BootSector = BootSector.Create(flags: BootSector.Panic),
-            Args = ["-S", "-device", "pvpanic", "-action", "panic=pause"],
-        });
-        var a = RealQemuAssert.UniqueName("a");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_status", ("status", "prelaunch")) == 1, $"vm {a} up in prelaunch");
-
-        await qemu.ExecuteAsync("cont");
-        await qemu.ControlEvents.WaitForAsync("STOP", timeout: TimeSpan.FromSeconds(10));
-        Assert.Equal(["RESUME", "GUEST_PANICKED", "STOP"], qemu.ControlEvents.Events.Select(e => e.Name));
-
-        var scrape = await exporter.WaitForAsync(s => s.CaughtUp(a, qemu) && s.Of(a, "qemu_vm_status", ("status", "guest-panicked")) == 1,
-            "status guest-panicked");
-        RealQemuAssert.EventsMatchControl(scrape, a, qemu);
-        Assert.Equal(0, scrape.Of(a, "qemu_vm_running"));
-        Assert.Equal(1, scrape.Of(a, "qemu_stops_total"));
-        Assert.StartsWith("B", File.ReadAllText(qemu.SerialPath), StringComparison.Ordinal);
-    }
 }
