@@ -40,12 +40,24 @@ internal static class ExporterApp
                 .AddOtlpExporter());
     }
 
+    /// <summary>The dial-in socket and the discovered sockets, after the configured VMs (their names come first).</summary>
+    private static void AddSources(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new Sources.DepartedVms(
+            sp.GetRequiredService<VmRegistry>(), sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DepartedVmGrace,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Sources.DepartedVms>>()));
+        services.AddSingleton<Sources.ListeningSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<Sources.ListeningSource>());
+        services.AddSingleton<Sources.DiscoverySource>();
+        services.AddHostedService(sp => sp.GetRequiredService<Sources.DiscoverySource>());
+    }
+
     /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand or a setting is invalid.</exception>
     public static WebApplication Build(string[] args)
     {
         var shorthandVms = new List<KeyValuePair<string, string?>>();
         var errors = new List<string>();
-        var rest = VmShorthand.Extract(args, shorthandVms, errors);
+        var rest = SourceShorthand.Extract(VmShorthand.Extract(args, shorthandVms, errors), shorthandVms, errors);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), errors);
@@ -74,6 +86,7 @@ internal static class ExporterApp
         services.AddSingleton<ExporterMetrics>();
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
+        AddSources(services);
 
         AddTracing(builder);
         var app = builder.Build();

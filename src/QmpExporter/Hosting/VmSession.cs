@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Sources;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -15,6 +16,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
 {
     private const string EndOfStream = "end of stream (QEMU exited or closed the monitor)";
 
+    private readonly IQmpConnector connector;
     private readonly QmpClientOptions clientOptions;
     private readonly PollSettings polling;
     private readonly TimeSpan minDelay;
@@ -27,9 +29,15 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     private Task running = Task.CompletedTask;
 
     public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger)
+        : this(name, new DialConnector(endpoint), series, clientOptions, polling, minDelay, maxDelay, logger)
+    {
+    }
+
+    /// <summary>A session whose connections come from <paramref name="connector"/>: dialled, or handed over by a listening socket.</summary>
+    public VmSession(string name, IQmpConnector connector, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger)
     {
         Name = name;
-        Endpoint = endpoint;
+        this.connector = connector;
         this.clientOptions = clientOptions;
         this.polling = polling;
         this.minDelay = minDelay;
@@ -62,7 +70,13 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
 
     public string Name { get; }
 
-    public QmpEndpoint Endpoint { get; }
+    public QmpEndpoint Endpoint => connector.Endpoint;
+
+    /// <summary>Who the current (or last) connection's peer is.</summary>
+    public VmIdentity Identity => vm.Identity;
+
+    /// <summary>Called after each established connection ended, before the next is sought; not when the session stops.</summary>
+    public Action<VmSession>? ConnectionEnded { get; init; }
 
     public VmSeries Series => vm.Series;
 
@@ -107,7 +121,8 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             string? problem = null;
             try
             {
-                var client = await QmpClient.ConnectAsync(Endpoint, this, clientOptions, cancellationToken).ConfigureAwait(false);
+                var (client, identity) = await connector.ConnectAsync(this, clientOptions, cancellationToken).ConfigureAwait(false);
+                vm.Identity = identity;
                 var ended = "an unexpected error";
                 try
                 {
@@ -123,6 +138,10 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
                 {
                     // After the client is disposed: no event or reply can write the run state back afterwards.
                     OnDisconnected(cancellationToken.IsCancellationRequested ? "stopped (VM removed, its socket changed, or the exporter is stopping)" : ended);
+                    if (!cancellationToken.IsCancellationRequested)
+                    {
+                        ConnectionEnded?.Invoke(this);
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -142,6 +161,12 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             {
                 Log.SessionCrashed(logger, Name, e);
                 problem = e.Message;
+            }
+
+            if (!connector.BacksOff)
+            {
+                // The next connection is awaited, not dialled: nothing to back off from.
+                continue;
             }
 
             var delay = Backoff(attempt++);
@@ -269,7 +294,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
 
     private void OnConnected(QmpGreeting greeting)
     {
-        QemuVersionQuery.SetInfo(Series, greeting.Version, greeting.Package);
+        QemuVersionQuery.SetInfo(vm, greeting.Version, greeting.Package);
         Series.Add(MetricCatalog.Connects, SeriesKey.None);
         Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint.ToString());
     }

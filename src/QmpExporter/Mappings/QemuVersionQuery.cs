@@ -20,13 +20,14 @@ internal sealed class QemuVersionQuery : IStateQuery
         }
 
         var version = $"{EventData.Long(qemu, "major") ?? 0}.{EventData.Long(qemu, "minor") ?? 0}.{EventData.Long(qemu, "micro") ?? 0}";
-        SetInfo(vm.Series, version, EventData.String(result, "package")?.Trim() ?? "");
+        SetInfo(vm, version, EventData.String(result, "package")?.Trim() ?? "");
     }
 
-    /// <summary>Sets <c>qemu_info</c> to exactly these labels.</summary>
-    public static void SetInfo(VmSeries series, string version, string package)
+    /// <summary>Sets <c>qemu_info</c> to exactly these labels and the connection's uuid and pid.</summary>
+    public static void SetInfo(VmContext vm, string version, string package)
     {
-        var key = new SeriesKey(version, package);
+        var series = vm.Series;
+        var key = new SeriesKey(version, package, vm.Identity.Uuid, vm.Identity.PidLabel);
         if (series.Get(MetricCatalog.QemuInfo, key) is null)
         {
             series.Clear(MetricCatalog.QemuInfo);

@@ -27,6 +27,9 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
 
     public VmTraces Traces { get; } = new(name);
 
+    /// <summary>Who is at the other end of the current connection (pid, uuid, ...), set on each connect.</summary>
+    public Sources.VmIdentity Identity { get; set; } = Sources.VmIdentity.Unknown;
+
     /// <summary>
     /// How many events this VM's session has applied: the clock by which a query reply is judged. QEMU may write a
     /// reply that predates events it already sent (a block job's or a migration's status, measured here), so state

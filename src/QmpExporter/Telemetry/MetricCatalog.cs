@@ -33,7 +33,7 @@ internal static class MetricCatalog
         "Label sets not exported because the VM reached the per-metric series cap (QmpExporter:MaxSeriesPerVm).", ["metric"], 64);
 
     public static readonly MetricFamily QemuInfo = Add("qemu_info", MetricKind.Gauge,
-        "1 with QEMU's version and distribution package as labels, from the QMP greeting.", ["version", "package"], 1);
+        "1 with QEMU's version and distribution package as labels, from the QMP greeting, and the VM's uuid (-uuid or query-uuid, \"\" for none) and QEMU's pid (\"\" when not known: TCP, another pid namespace).", ["version", "package", "uuid", "pid"], 1);
 
     public static readonly MetricFamily VmRunning = Add("qemu_vm_running", MetricKind.Gauge,
         "1 while the VM's run state is 'running' (QMP query-status, STOP/RESUME events), else 0.", [], 1);
