@@ -189,7 +189,15 @@ internal sealed class QmpClient : IAsyncDisposable
         {
         }
 
-        await writer.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await writer.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // A command was being written when the peer went away (EPIPE): nothing left to flush it to.
+        }
+
         await reader.CompleteAsync().ConfigureAwait(false);
         socket.Dispose();
         writeLock.Dispose();
