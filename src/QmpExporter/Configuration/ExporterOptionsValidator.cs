@@ -13,7 +13,7 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
     public ValidateOptionsResult Validate(string? name, ExporterOptions options)
     {
         var errors = VmErrors(options.Vms, options.AllowManagementSockets);
-        errors.AddRange(SourceErrors(options));
+        errors.AddRange(SourceErrors(options, configuration?.GetSection(ExporterOptions.Section + ":Discover:Globs").GetChildren().Select(c => c.Path).ToArray()));
         Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes >= 1024, "must be at least 1024");
         Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm >= 1, "must be at least 1");
         foreach (var (key, value) in new[]
@@ -75,7 +75,7 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
     }
 
     /// <summary>What is wrong with the listening socket, the discovery globs and the grace.</summary>
-    public static List<string> SourceErrors(ExporterOptions options)
+    public static List<string> SourceErrors(ExporterOptions options, IReadOnlyList<string>? globKeys = null)
     {
         var errors = new List<string>();
         var listen = options.Listen;
@@ -92,12 +92,12 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
             }
         }
 
-        errors.AddRange(Sources.SocketGlob.Errors(options.Discover));
+        errors.AddRange(Sources.SocketGlob.Errors(options.Discover, globKeys));
         Positive(errors, "DepartedVmGrace", options.DepartedVmGrace > TimeSpan.Zero, "must be a positive duration such as 00:05:00");
         Positive(errors, "Discover:RescanInterval", options.Discover.RescanInterval > TimeSpan.Zero, "must be a positive duration such as 00:00:02");
         if (!options.AllowManagementSockets)
         {
-            errors.AddRange(ManagementSockets.SourceErrors(options));
+            errors.AddRange(ManagementSockets.SourceErrors(options, globKeys));
         }
 
         return errors;

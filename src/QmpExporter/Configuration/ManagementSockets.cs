@@ -1,3 +1,5 @@
+using QmpExporter.Sources;
+
 namespace QmpExporter.Configuration;
 
 /// <summary>
@@ -10,14 +12,14 @@ internal static class ManagementSockets
     private const string Override = "set QmpExporter:AllowManagementSockets=true only if you accept that risk";
 
     /// <summary>The refused discovery globs and listening path.</summary>
-    public static List<string> SourceErrors(ExporterOptions options)
+    public static List<string> SourceErrors(ExporterOptions options, IReadOnlyList<string>? globKeys = null)
     {
         var errors = new List<string>();
         for (var i = 0; i < options.Discover.Globs.Count; i++)
         {
             if (Owner(options.Discover.Globs[i]) is { } owner)
             {
-                errors.Add($"{ExporterOptions.Section}:Discover:Globs:{i} '{options.Discover.Globs[i]}' matches {owner}; {Instead(owner)}");
+                errors.Add($"{SocketGlob.Key(globKeys, i)} '{options.Discover.Globs[i]}' matches {owner}; {Instead(owner)}");
             }
         }
 

@@ -11,14 +11,18 @@ internal sealed record SocketGlob(string Directory, string Pattern)
 
     public bool Matches(string fileName) => FileSystemName.MatchesSimpleExpression(Pattern, fileName, ignoreCase: false);
 
+    /// <summary>The configuration key of the i-th glob (a <c>--discover</c> one is <c>QmpExporter:Discover:Globs:10000</c> and up).</summary>
+    public static string Key(IReadOnlyList<string>? keys, int i) =>
+        keys is not null && i < keys.Count ? keys[i] : $"{ExporterOptions.Section}:Discover:Globs:{i}";
+
     /// <summary>What is wrong with the discovery settings, by configuration key.</summary>
-    public static List<string> Errors(DiscoverOptions discover)
+    public static List<string> Errors(DiscoverOptions discover, IReadOnlyList<string>? keys = null)
     {
         var errors = new List<string>();
         for (var i = 0; i < discover.Globs.Count; i++)
         {
             var glob = discover.Globs[i];
-            var key = $"{ExporterOptions.Section}:Discover:Globs:{i}";
+            var key = Key(keys, i);
             if (!Path.IsPathFullyQualified(glob) || Path.GetFileName(glob).Length == 0)
             {
                 errors.Add($"{key} '{glob}' must be an absolute path whose file name may hold * and ?, e.g. /run/qemu/*.qmp");
