@@ -56,7 +56,7 @@ internal static class DialInBench
         return 0;
     }
 
-    private static async Task<(double, double, long, double, int)> RoundAsync(string exporterPath, int qemus)
+    private static async Task<(double UpSeconds, double Rate, long RssBytes, double P50Ms, int Bytes)> RoundAsync(string exporterPath, int qemus)
     {
         var dir = Directory.CreateTempSubdirectory("qmpd-").FullName;
         var socketPath = Path.Combine(dir, "qmp.sock");
@@ -112,7 +112,14 @@ internal static class DialInBench
             await process.WaitForExitAsync();
             await stop.CancelAsync();
             await Task.WhenAll(fakes.Select(f => f.ContinueWith(_ => { }, TaskScheduler.Default)));
-            Directory.Delete(dir, recursive: true);
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: /tmp is cleaned anyway.
+            }
         }
     }
 
