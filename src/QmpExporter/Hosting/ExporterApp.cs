@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using QmpExporter.Configuration;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -72,6 +73,7 @@ internal static class ExporterApp
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new VmRegistry(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
         services.AddSingleton<ExporterMetrics>();
+        services.AddSingleton<SpanSource>();
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -26,7 +27,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     private readonly LogThrottle protocolErrorLog;
     private Task running = Task.CompletedTask;
 
-    public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger)
+    public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger, SpanSource spans)
     {
         Name = name;
         Endpoint = endpoint;
@@ -35,7 +36,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         this.minDelay = minDelay;
         this.maxDelay = maxDelay;
         this.logger = logger;
-        vm = new VmContext(name, series, clientOptions.TimeProvider, logger) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
+        vm = new VmContext(name, series, clientOptions.TimeProvider, logger, spans) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
         protocolErrorLog = new LogThrottle(clientOptions.TimeProvider, TimeSpan.FromSeconds(10));
         series.Set(MetricCatalog.Up, SeriesKey.None, 0);
         foreach (var counter in (MetricFamily[])[MetricCatalog.Connects, MetricCatalog.Disconnects, MetricCatalog.Stops, MetricCatalog.QuorumFailures])

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Primitives;
 using QmpExporter.Configuration;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -20,6 +21,7 @@ internal sealed class VmSupervisor(
     IOptions<ExporterOptions> startupOptions,
     ExporterOptionsValidator validator,
     VmRegistry registry,
+    SpanSource spans,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
@@ -147,7 +149,7 @@ internal sealed class VmSupervisor(
                 }
 
                 var session = new VmSession(name, endpoint, registry.GetOrAdd(name), clientOptions, polling,
-                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>());
+                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>(), spans);
                 lock (sessions)
                 {
                     sessions.Add(name, session);

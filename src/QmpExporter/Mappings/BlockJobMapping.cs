@@ -1,5 +1,6 @@
 using System.Text.Json;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -102,7 +103,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                 var operation = EventData.EnumString(data, "operation"u8) ?? "";
                 var action = EventData.EnumString(data, "action"u8) ?? "";
                 vm.Series.Add(MetricCatalog.BlockJobErrors, new SeriesKey(operation, action));
-                if (QmpTracing.Enabled && EventData.Name(data, "device"u8) is { } job)
+                if (vm.Spans.Enabled && EventData.Name(data, "device"u8) is { } job)
                 {
                     vm.Jobs.SpanEvent(job, Error, evt.Timestamp, new() { [QmpTracing.BlockOperation] = operation, [QmpTracing.BlockAction] = action });
                 }
@@ -151,7 +152,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             vm.Jobs.Running(job, null, evt.Timestamp);
         }
 
-        if (QmpTracing.Enabled)
+        if (vm.Spans.Enabled)
         {
             vm.Jobs.SpanEvent(job, JobStatusChange, evt.Timestamp, new() { [QmpTracing.JobStatus] = status });
         }

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -31,7 +32,7 @@ internal static class EventMappings
         vm.NextEvent();
         var mapping = ByEvent.GetValueOrDefault(evt.Name);
         mapping?.Apply(evt, vm);
-        if (mapping?.RecordsOwnSpans != true && QmpTracing.Enabled && vm.Traces.Incident(evt, vm.Time.GetUtcNow()))
+        if (mapping?.RecordsOwnSpans != true && vm.Spans.Enabled && vm.Traces.Incident(evt, vm.Time.GetUtcNow()))
         {
             // So the session schedules the end of the incident once it goes quiet.
             vm.Wake();

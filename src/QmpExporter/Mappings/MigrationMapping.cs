@@ -1,5 +1,6 @@
 using System.Text.Json;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -29,7 +30,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
             if (EventData.Long(evt.Data, "pass"u8) is { } pass)
             {
                 vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
-                if (QmpTracing.Enabled)
+                if (vm.Spans.Enabled)
                 {
                     vm.Traces.Migration(MigrationPass, evt.Timestamp, QmpTracing.MigrationPass, pass);
                 }

@@ -1,22 +1,40 @@
-using System.Text;
 using System.Text.Json;
+using System.Diagnostics;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-/// <summary>One VM's mapping state, fed QMP lines and query replies exactly as a session feeds them.</summary>
-internal sealed class MappingHarness
+/// <summary>
+/// One VM's mapping state, fed QMP lines and query replies exactly as a session feeds them. It has a span source of
+/// its own; with <c>recordSpans</c> a listener of its own records them, whatever other tests listen to.
+/// </summary>
+internal sealed class MappingHarness : IDisposable
 {
-    public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
+    private readonly ActivityListener? listener;
+
+    public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm, bool recordSpans = false)
     {
         Registry = new VmRegistry(maxSeriesPerVm);
         var name = "vm-" + Guid.NewGuid().ToString("N")[..8];
-        Vm = new VmContext(name, Registry.GetOrAdd(name), Time, NullLogger.Instance) { RequestPosted = () => Requests++ };
+        Vm = new VmContext(name, Registry.GetOrAdd(name), Time, NullLogger.Instance, Spans) { RequestPosted = () => Requests++ };
+        if (recordSpans)
+        {
+            listener = new ActivityListener
+            {
+                ShouldListenTo = source => ReferenceEquals(source, Spans.Source),
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            };
+            ActivitySource.AddActivityListener(listener);
+        }
     }
+
+    public SpanSource Spans { get; } = new();
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
 
@@ -56,6 +74,12 @@ internal sealed class MappingHarness
         var measurements = new List<System.Diagnostics.Metrics.Measurement<double>>();
         Series.Collect(family, measurements);
         return measurements.Count;
+    }
+
+    public void Dispose()
+    {
+        listener?.Dispose();
+        Spans.Dispose();
     }
 
     private static string? At(string?[] labels, int i) => i < labels.Length ? labels[i] : null;

@@ -8,9 +8,11 @@ namespace QmpExporter.Tests.Mappings;
 /// running after its BLOCK_JOB_COMPLETED and null; query-migrate saying active after MIGRATION failed). What had an
 /// event after the query was sent keeps the event's word.
 /// </summary>
-public sealed class StaleReplyTests
+public sealed class StaleReplyTests : IDisposable
 {
-    private readonly MappingHarness vm = new();
+    private readonly MappingHarness vm = new(recordSpans: true);
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void A_job_reply_older_than_the_jobs_end_does_not_reopen_it()
@@ -56,12 +58,20 @@ public sealed class StaleReplyTests
         var sentAt = vm.Vm.EventSequence;
         vm.Event("""{"timestamp": {"seconds": 1795624785, "microseconds": 419550}, "event": "MIGRATION", "data": {"status": "failed"}}""");
         vm.Vm.TakeRequests();
+        var wakeUps = vm.Requests;
 
         vm.Reply<MigrationMapping>("""{"status": "active", "ram": {"dirty-sync-count": 1}}""", sentAt);
 
         Assert.Equal(1, vm.Value(MetricCatalog.MigrationStatus, "failed"));
         Assert.Equal(0, vm.Value(MetricCatalog.MigrationStatus, "active"));
         Assert.False(vm.Vm.MigrationActive);
+
+        // The migration's span still waits for the final figures: query-migrate again, and the session is woken for it.
+        Assert.Equal(VmQuery.Migration, vm.Vm.TakeRequests());
+        Assert.Equal(wakeUps + 1, vm.Requests);
+
+        vm.Reply<MigrationMapping>("""{"status": "failed", "total-time": 120, "ram": {"dirty-sync-count": 1}}""");
+        Assert.Equal(VmQuery.None, vm.Vm.TakeRequests());
     }
 
     [Fact]
