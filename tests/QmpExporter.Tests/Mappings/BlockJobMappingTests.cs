@@ -91,4 +91,24 @@ public sealed class BlockJobMappingTests
         Assert.Equal(5, vm.Value(MetricCatalog.BlockJobOffset, "job-a", "mirror"));
         Assert.Equal(0, vm.Count(MetricCatalog.BlockJobsFinished));
     }
+
+    [Fact]
+    public void Pending_of_an_unseen_job_makes_it_running_so_query_block_jobs_is_polled()
+    {
+        // qapi/block-core.json example: a transactional job finished its work and waits to be finalized.
+        var polling = new PollSettings(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
+        var query = EventMappings.Queries.OfType<BlockJobMapping>().Single();
+        Assert.Null(query.PollInterval(vm.Vm, polling));
+
+        vm.Event("""{ "event": "BLOCK_JOB_PENDING", "data": { "type": "mirror", "id": "backup_1" }, "timestamp": { "seconds": 1265044230, "microseconds": 450486 } }""");
+
+        Assert.Equal(1, vm.Value(MetricCatalog.Events, "BLOCK_JOB_PENDING"));
+        Assert.True(vm.Vm.Jobs.AnyActive);
+        Assert.Equal(TimeSpan.FromSeconds(1), query.PollInterval(vm.Vm, polling));
+
+        // Its end comes as BLOCK_JOB_COMPLETED, with the type PENDING gave.
+        vm.Event("""{ "event": "BLOCK_JOB_COMPLETED", "data": { "type": "mirror", "device": "backup_1", "len": 1048576, "offset": 1048576, "speed": 0 }, "timestamp": { "seconds": 1265044231, "microseconds": 0 } }""");
+        Assert.False(vm.Vm.Jobs.AnyActive);
+        Assert.Equal(1, vm.Value(MetricCatalog.BlockJobsFinished, "mirror", "completed"));
+    }
 }

@@ -68,4 +68,35 @@ public sealed class RunStateMappingTests
         vm.Event("""{"timestamp": {"seconds": 1795624778, "microseconds": 632662}, "event": "WAKEUP"}""");
         Assert.True(vm.Vm.TakeRequests().HasFlag(VmQuery.Status));
     }
+
+    [Fact]
+    public void Suspend_disk_asks_query_status_and_counts_no_stop()
+    {
+        // qapi/run-state.json example: the guest saved itself to disk (S4); QEMU then exits or shuts down.
+        vm.Reply<RunStateMapping>("""{"running": true, "status": "running"}""");
+        vm.Event("""{ "event": "SUSPEND_DISK", "timestamp": { "seconds": 1344456160, "microseconds": 309119 } }""");
+
+        Assert.Equal(VmQuery.Status, vm.Vm.TakeRequests());
+        Assert.Equal(1, vm.Value(MetricCatalog.Events, "SUSPEND_DISK"));
+        Assert.Null(vm.Value(MetricCatalog.Stops));
+
+        vm.Reply<RunStateMapping>("""{"running": false, "status": "shutdown"}""");
+        Assert.Equal(0, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(1, vm.Value(MetricCatalog.VmStatus, "shutdown"));
+    }
+
+    [Fact]
+    public void Powerdown_is_counted_as_an_event_and_changes_nothing_else()
+    {
+        // qapi/run-state.json example: an ACPI power button press was sent to the guest, which may ignore it.
+        vm.Reply<RunStateMapping>("""{"running": true, "status": "running"}""");
+        var series = vm.Series.SeriesCount;
+        vm.Event("""{ "event": "POWERDOWN", "timestamp": { "seconds": 1267040730, "microseconds": 682951 } }""");
+
+        Assert.Equal(1, vm.Value(MetricCatalog.Events, "POWERDOWN"));
+        Assert.Equal(1267040730.682951, vm.Value(MetricCatalog.LastEventTimestamp)!.Value, 6);
+        Assert.Equal(VmQuery.None, vm.Vm.TakeRequests());
+        Assert.Equal(1, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(series + 2, vm.Series.SeriesCount);
+    }
 }
