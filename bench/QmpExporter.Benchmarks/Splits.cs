@@ -20,7 +20,7 @@ internal static class Splits
     public static List<(string Name, double Share, Split Cost)> ByEventName(long eventsPerName)
     {
         var mix = EventMix.Shared;
-        var registry = new VmRegistry();
+        var registry = new VmRegistry(EventMappings.Catalog);
         var vm = new VmContext("split-by-name", registry.GetOrAdd("split-by-name"), TimeProvider.System, NullLogger.Instance, new SpanSource());
         var result = new List<(string, double, Split)>();
         foreach (var group in Enumerable.Range(0, mix.Count).GroupBy(i => mix.Names[i]))
@@ -53,7 +53,7 @@ internal static class Splits
     {
         var mix = EventMix.Shared;
         var lines = Enumerable.Range(0, mix.Count).Select(i => mix.Line(i)[..^2]).ToArray(); // without CRLF, as the framer hands them over
-        var registry = new VmRegistry();
+        var registry = new VmRegistry(EventMappings.Catalog);
         var vm = new VmContext("split", registry.GetOrAdd("split"), TimeProvider.System, NullLogger.Instance, new SpanSource());
 
         long sink = 0;

@@ -169,11 +169,10 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
                     jobs.Remove(id);
                     if (job.Type is not null)
                     {
-                        var key = new SeriesKey(id, job.Type);
-                        series.Remove(MetricCatalog.BlockJobOffset, key);
-                        series.Remove(MetricCatalog.BlockJobLen, key);
-                        series.Remove(MetricCatalog.BlockJobSpeed, key);
-                        series.Remove(MetricCatalog.BlockJobReady, key);
+                        foreach (var family in (MetricFamily[])[BlockJobMapping.BlockJobOffset, BlockJobMapping.BlockJobLen, BlockJobMapping.BlockJobSpeed, BlockJobMapping.BlockJobReady])
+                        {
+                            series.Remove(family.With("job", id).With("type", job.Type));
+                        }
                     }
                 }
                 else if (next is null || finished + retention < next)

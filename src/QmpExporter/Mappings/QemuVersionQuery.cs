@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QmpExporter.Qmp;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -6,6 +7,11 @@ namespace QmpExporter.Mappings;
 /// <summary>query-version: confirms <c>qemu_info</c> after every (re)connect (QEMU may have been upgraded in between).</summary>
 internal sealed class QemuVersionQuery : IStateQuery
 {
+    public static readonly MetricFamily QemuInfo = MetricFamily.Gauge("qemu_info",
+        "1 with QEMU's version and distribution package as labels, from the QMP greeting.", ["version", "package"], 1);
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [QemuInfo];
+
     public VmQuery Query => VmQuery.Version;
 
     public string Command => "query-version";
@@ -23,14 +29,17 @@ internal sealed class QemuVersionQuery : IStateQuery
         SetInfo(vm.Series, version, EventData.String(result, "package")?.Trim() ?? "");
     }
 
+    /// <summary>The greeting tells the version first; query-version confirms it.</summary>
+    public void Connected(VmContext vm, QmpGreeting greeting) => SetInfo(vm.Series, greeting.Version, greeting.Package);
+
     /// <summary>Sets <c>qemu_info</c> to exactly these labels.</summary>
-    public static void SetInfo(VmSeries series, string version, string package)
+    private static void SetInfo(VmSeries series, string version, string package)
     {
-        var key = new SeriesKey(version, package);
-        if (series.Get(MetricCatalog.QemuInfo, key) is null)
+        var info = QemuInfo.With("version", version).With("package", package);
+        if (series.Get(info) is null)
         {
-            series.Clear(MetricCatalog.QemuInfo);
-            series.Set(MetricCatalog.QemuInfo, key, 1);
+            series.Clear(QemuInfo);
+            series.Set(info, 1);
         }
     }
 }

@@ -4,7 +4,7 @@ using System.Reflection;
 namespace QmpExporter.Telemetry;
 
 /// <summary>
-/// The exporter's one <see cref="Meter"/>: an observable instrument per <see cref="MetricCatalog"/> family, each reading
+/// The exporter's one <see cref="Meter"/>: an observable instrument per family of the catalog, each reading
 /// the <see cref="VmRegistry"/> at collection time, plus <c>qmp_exporter_build_info</c>. Callbacks only read memory:
 /// no QMP traffic happens at scrape time.
 /// </summary>
@@ -20,7 +20,7 @@ internal sealed class ExporterMetrics : IDisposable
     {
         this.registry = registry;
         meter = new Meter(new MeterOptions(MeterName) { Version = Version });
-        foreach (var family in MetricCatalog.All)
+        foreach (var family in registry.Catalog)
         {
             if (family.Kind == MetricKind.Counter)
             {

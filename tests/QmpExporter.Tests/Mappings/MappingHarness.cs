@@ -20,7 +20,7 @@ internal sealed class MappingHarness : IDisposable
 
     public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm, bool recordSpans = false)
     {
-        Registry = new VmRegistry(maxSeriesPerVm);
+        Registry = new VmRegistry(EventMappings.Catalog, maxSeriesPerVm);
         var name = "vm-" + Guid.NewGuid().ToString("N")[..8];
         Vm = new VmContext(name, Registry.GetOrAdd(name), Time, NullLogger.Instance, Spans) { RequestPosted = () => Requests++ };
         if (recordSpans)
@@ -66,8 +66,7 @@ internal sealed class MappingHarness : IDisposable
         EventMappings.Queries.OfType<TQuery>().Single().Apply(document.RootElement.Clone(), Vm, sentAt ?? Vm.EventSequence);
     }
 
-    public double? Value(MetricFamily family, params string?[] labels) =>
-        Series.Get(family, new SeriesKey(At(labels, 0), At(labels, 1), At(labels, 2), At(labels, 3), At(labels, 4)));
+    public double? Value(in QmpExporter.Telemetry.Series series) => Series.Get(series);
 
     public int Count(MetricFamily family)
     {
@@ -82,5 +81,4 @@ internal sealed class MappingHarness : IDisposable
         Spans.Dispose();
     }
 
-    private static string? At(string?[] labels, int i) => i < labels.Length ? labels[i] : null;
 }

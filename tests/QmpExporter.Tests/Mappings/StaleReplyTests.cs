@@ -25,7 +25,7 @@ public sealed class StaleReplyTests : IDisposable
         vm.Reply<BlockJobMapping>("""[{"device": "job-fail", "type": "mirror", "len": 33554432, "offset": 4194304, "speed": 0, "ready": false, "status": "running"}]""", sentAt);
 
         Assert.False(vm.Vm.Jobs.AnyActive);
-        Assert.Equal(12582912, vm.Value(MetricCatalog.BlockJobOffset, "job-fail", "mirror"));
+        Assert.Equal(12582912, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-fail").With("type", "mirror")));
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class StaleReplyTests : IDisposable
         vm.Reply<BlockJobMapping>("""[{"device": "drive-virtio-disk0", "type": "mirror", "len": 20, "offset": 5, "speed": 0, "ready": false, "status": "running"}]""");
 
         Assert.True(vm.Vm.Jobs.AnyActive);
-        Assert.Equal(5, vm.Value(MetricCatalog.BlockJobOffset, "drive-virtio-disk0", "mirror"));
+        Assert.Equal(5, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "drive-virtio-disk0").With("type", "mirror")));
     }
 
     [Fact]
@@ -62,8 +62,8 @@ public sealed class StaleReplyTests : IDisposable
 
         vm.Reply<MigrationMapping>("""{"status": "active", "ram": {"dirty-sync-count": 1}}""", sentAt);
 
-        Assert.Equal(1, vm.Value(MetricCatalog.MigrationStatus, "failed"));
-        Assert.Equal(0, vm.Value(MetricCatalog.MigrationStatus, "active"));
+        Assert.Equal(1, vm.Value(MigrationMapping.MigrationStatus.With("status", "failed")));
+        Assert.Equal(0, vm.Value(MigrationMapping.MigrationStatus.With("status", "active")));
         Assert.False(vm.Vm.MigrationActive);
 
         // The migration's span still waits for the final figures: query-migrate again, and the session is woken for it.
@@ -82,9 +82,9 @@ public sealed class StaleReplyTests : IDisposable
         vm.Event("""{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "STOP"}""");
 
         vm.Reply<RunStateMapping>("""{"running": true, "status": "running"}""", sentAt);
-        Assert.Equal(0, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(0, vm.Value(RunStateMapping.VmRunning));
 
         vm.Reply<RunStateMapping>("""{"running": false, "status": "paused"}""");
-        Assert.Equal(1, vm.Value(MetricCatalog.VmStatus, "paused"));
+        Assert.Equal(1, vm.Value(RunStateMapping.VmStatus.With("status", "paused")));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Operations;
@@ -40,7 +41,7 @@ internal static partial class AlertRules
     /// <summary>Every qmp_/qemu_ name in an expression that is not a metric the exporter serves.</summary>
     public static IEnumerable<string> UnknownMetrics(string expr)
     {
-        var known = MetricCatalog.All.Select(f => f.Name).Append(ExporterMetrics.BuildInfoName).ToHashSet(StringComparer.Ordinal);
+        var known = EventMappings.Catalog.Select(f => f.Name).Append(ExporterMetrics.BuildInfoName).ToHashSet(StringComparer.Ordinal);
         return MetricName().Matches(expr).Select(m => m.Value).Where(name => !known.Contains(name)).Distinct();
     }
 
