@@ -12,6 +12,7 @@ internal sealed class ExporterMetrics : IDisposable
 {
     public const string MeterName = "QmpExporter";
     public const string BuildInfoName = "qmp_exporter_build_info";
+    public const string BuildInfoHelp = "1, with the version of the QmpExporter build as a label.";
 
     private readonly VmRegistry registry;
     private readonly Meter meter;
@@ -33,7 +34,7 @@ internal sealed class ExporterMetrics : IDisposable
         }
 
         meter.CreateObservableGauge(BuildInfoName, () => new Measurement<long>(1, new KeyValuePair<string, object?>("version", Version)),
-            description: "1, with the version of the QmpExporter build as a label.");
+            description: BuildInfoHelp);
     }
 
     public static string Version { get; } =
