@@ -22,6 +22,7 @@ internal static class EventMappings
         new BlockStatsQuery(),
         new GuestEventsMapping(),
         new QuorumMapping(),
+        new BlockWriteThresholdMapping(),
     ];
 
     public static readonly FrozenDictionary<string, IEventMapping> ByEvent = Mappings.OfType<IEventMapping>()

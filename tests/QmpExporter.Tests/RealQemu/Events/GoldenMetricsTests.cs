@@ -78,6 +78,9 @@ public sealed partial class GoldenMetricsTests
         await qemu.ControlEvents.WaitForAsync("DUMP_COMPLETED");
         await qemu.ExecuteAsync("block-stream", """{"job-id": "job-stream", "device": "top"}""");
         await qemu.WaitForJobStatusAsync("job-stream", "null");
+        await qemu.ExecuteAsync("block-set-write-threshold", """{"node-name": "top", "write-threshold": 1048576}""");
+        await qemu.HmpAsync("qemu-io top \"write 1048576 65536\"");
+        await qemu.ControlEvents.WaitForAsync("BLOCK_WRITE_THRESHOLD");
         await qemu.ExecuteAsync("blockdev-mirror", """{"job-id": "job-fail", "device": "top", "target": "tgt", "sync": "full", "on-target-error": "report"}""");
         await qemu.WaitForJobStatusAsync("job-fail", "null");
         await qemu.HmpAsync("qemu-io quorum0 \"read 0 4k\"");
