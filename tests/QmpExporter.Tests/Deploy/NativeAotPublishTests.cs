@@ -21,7 +21,7 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly string temp = DeployPaths.CreateTempDirectory("aot");
+    private readonly string temp = ScratchDir.CreateTempDirectory("aot");
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
 
@@ -64,7 +64,7 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
         // bash -c 'CMD' NAME ARGS...: "$0" "$@" is the exporter and its arguments, passed as values, never parsed.
         using var exporter = Start(
             fakeSystemd,
-            ["-c", "\"$0\" \"$@\" & wait", binary, "--contentRoot", DeployPaths.SystemdDir, "--urls", $"http://127.0.0.1:{port}"],
+            ["-c", "\"$0\" \"$@\" & wait", binary, "--contentRoot", Repository.SystemdDir, "--urls", $"http://127.0.0.1:{port}"],
             new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
         try
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Operations;
 
@@ -15,7 +16,7 @@ internal static partial class AlertRules
 {
     public static async Task<IReadOnlyList<AlertRule>> LoadAsync()
     {
-        var root = await Yaml.LoadAsync(Repo.RulesFile);
+        var root = await Yaml.LoadAsync(Repository.RulesFile);
         var rules = new List<AlertRule>();
         foreach (var group in root.GetProperty("groups").EnumerateArray())
         {

@@ -201,7 +201,7 @@ public sealed class PrometheusEndToEndTests(ITestOutputHelper output)
           scrape_timeout: 1s
           evaluation_interval: 1s
         rule_files:
-          - {JsonSerializer.Serialize(Repo.RulesFile)}
+          - {JsonSerializer.Serialize(Repository.RulesFile)}
         scrape_configs:
           - job_name: {Job}
             static_configs:

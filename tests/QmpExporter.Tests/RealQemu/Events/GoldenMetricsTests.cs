@@ -33,14 +33,10 @@ public sealed partial class GoldenMetricsTests
         (new(@"^qemu_block_job_offset_bytes\{job=""job-fail"""), null, "where the failing mirror had got to when its first write failed"),
         (new(@"^qmp_series_dropped_total\{"), null, "one per query-blockstats poll that met the cap: the run's duration"),
     ];
-    private const string PromtoolHint =
-        "promtool (Debian package prometheus) is installed by scripts/test.sh through scripts/tools.sh: run scripts/test.sh " +
-        "(or `. scripts/tools.sh` before dotnet test)";
-
     [Fact]
     public async Task A_scrape_after_a_representative_run_passes_promtool_and_has_the_golden_series()
     {
-        var promtool = FindPromtool();
+        ExternalTool.Find("promtool");
         using var scratch = new ScratchDir();
         await QemuRecipes.CreateJobImagesAsync(scratch.Root);
         await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "q");
@@ -107,9 +103,9 @@ public sealed partial class GoldenMetricsTests
         Assert.DoesNotContain("target_info", scrape.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("otel_scope", scrape.Text, StringComparison.Ordinal);
         var sample = Normalize(scrape.Text, a);
-        var check = await RunAsync(promtool, ["check", "metrics"], sample);
+        var check = await ExternalTool.RunAsync("promtool", ["check", "metrics"], stdin: sample);
         Assert.True(check.ExitCode == 0 && check.Output.Length == 0, $"promtool check metrics rejected the scrape (exit {check.ExitCode}):\n{check.Output}\n--- sample ---\n{sample}");
-        var raw = await RunAsync(promtool, ["check", "metrics"], scrape.Text);
+        var raw = await ExternalTool.RunAsync("promtool", ["check", "metrics"], stdin: scrape.Text);
         Assert.True(raw.ExitCode == 0, $"promtool check metrics rejected the raw scrape (exit {raw.ExitCode}):\n{raw.Output}");
 
         var actual = Mask(sample);
@@ -147,7 +143,7 @@ public sealed partial class GoldenMetricsTests
             else if (line.Length > 0 && line[0] != '#' && families.Count > 0)
             {
                 var labels = line.IndexOf('{', StringComparison.Ordinal) is var brace and >= 0 ? line[brace..(line.LastIndexOf('}') + 1)] : "";
-                var owner = ControlTruth.Labels(labels).GetValueOrDefault("vm");
+                var owner = Scrape.Labels(labels).GetValueOrDefault("vm");
                 if (owner == vm || owner is null)
                 {
                     var sample = line.Replace($"vm=\"{vm}\"", "vm=\"vm\"", StringComparison.Ordinal);
@@ -210,7 +206,7 @@ public sealed partial class GoldenMetricsTests
 
             var brace = line.IndexOf('{', StringComparison.Ordinal);
             var name = brace < 0 ? line[..line.IndexOf(' ', StringComparison.Ordinal)] : line[..brace];
-            var keys = brace < 0 ? [] : ControlTruth.Labels(line[brace..(line.LastIndexOf('}') + 1)]).Keys.Order(StringComparer.Ordinal).ToArray();
+            var keys = brace < 0 ? [] : Scrape.Labels(line[brace..(line.LastIndexOf('}') + 1)]).Keys.Order(StringComparer.Ordinal).ToArray();
             shapes.Add($"{name}{{{string.Join(',', keys)}}}");
         }
 
@@ -240,36 +236,6 @@ public sealed partial class GoldenMetricsTests
             .Concat(documented.Keys.Except(served.Keys).Select(m => $"{m} is documented but not in the sample"))
             .ToList();
         Assert.True(problems.Count == 0, string.Join('\n', problems));
-    }
-
-    private static string FindPromtool()
-    {
-        try
-        {
-            return QemuRecipes.FindOnPath("promtool", PromtoolHint);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new XunitException(e.Message);
-        }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string tool, string[] args, string stdin)
-    {
-        var start = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {tool}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, (await stdout) + (await stderr));
     }
 
     private static string SourceDir() => Repository.Path("tests", "QmpExporter.Tests", "RealQemu", "Events");
