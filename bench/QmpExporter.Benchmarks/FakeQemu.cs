@@ -77,7 +77,7 @@ internal static class FakeQemu
             while (true)
             {
                 var socket = await listener.AcceptAsync().ConfigureAwait(false);
-                _ = new Connection(socket, tag, events, offset, mix).RunAsync();
+                _ = ServeAsync(new Connection(socket, tag, events, offset, mix));
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -86,9 +86,19 @@ internal static class FakeQemu
         }
     }
 
-    private sealed class Connection(Socket socket, string tag, long events, int offset, EventMix mix)
+    private static async Task ServeAsync(Connection connection)
+    {
+        using (connection)
+        {
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Connection(Socket socket, string tag, long events, int offset, EventMix mix) : IDisposable
     {
         private readonly SemaphoreSlim writeLock = new(1, 1);
+
+        public void Dispose() => writeLock.Dispose();
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> commands = new(StringComparer.Ordinal);
 
         public async Task RunAsync()

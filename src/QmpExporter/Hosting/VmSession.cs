@@ -202,7 +202,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     {
         Series.Add(SessionMetrics.Connects);
         EventMappings.Connected(vm, greeting);
-        Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint.ToString());
+        Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint);
     }
 
     private void OnDisconnected(string reason)
@@ -210,7 +210,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         Series.Set(SessionMetrics.Up, 0);
         EventMappings.Disconnected(vm);
         Series.Add(SessionMetrics.Disconnects);
-        Log.Disconnected(logger, Name, Endpoint.ToString(), reason);
+        Log.Disconnected(logger, Name, Endpoint, reason);
     }
 
     /// <summary>Equal jitter: half the exponential delay fixed, half random, so many VMs that failed together spread out.</summary>

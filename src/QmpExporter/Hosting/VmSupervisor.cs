@@ -161,7 +161,7 @@ internal sealed class VmSupervisor(
 
             if (added.Count > 0 || removed.Count > 0)
             {
-                Log.VmsChanged(logger, wanted.Count, string.Join(", ", added), string.Join(", ", removed));
+                Log.VmsChanged(logger, wanted.Count, added, removed);
             }
         }
         finally

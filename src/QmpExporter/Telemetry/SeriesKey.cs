@@ -5,7 +5,7 @@ internal readonly record struct SeriesKey
 {
     public const int MaxLabels = 5;
 
-    public static readonly SeriesKey None = default;
+    public static readonly SeriesKey None;
 
     private readonly string? l0, l1, l2, l3, l4;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QmpExporter.Tests.Operations;
 using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Deploy;
@@ -102,23 +103,11 @@ public sealed class HelmChartTests : IDisposable
         Assert.True(result.ExitCode != 0 && result.StdErr.Contains(message, StringComparison.Ordinal), $"expected a failure saying '{message}':\n{result}");
     }
 
-    /// <summary>The chart's ConfigMap for <paramref name="values"/>, rendered by helm and read through js-yaml.</summary>
+    /// <summary>The chart's ConfigMap for <paramref name="values"/>, rendered by helm.</summary>
     internal static async Task<Dictionary<string, string>> RenderConfigMapAsync(string values)
     {
-        var dir = ScratchDir.CreateTempDirectory("cm");
-        try
-        {
-            var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", Repository.ChartDir, "--show-only", "templates/configmap.yaml", .. ValuesArguments(values)]);
-            var file = Path.Combine(dir, "configmap.yaml");
-            await File.WriteAllTextAsync(file, rendered.StdOut);
-            var json = await ExternalTool.RunCheckedAsync(Repository.Path("tools", "node_modules", ".bin", "js-yaml"), [file]);
-            using var document = JsonDocument.Parse(json.StdOut);
-            return document.RootElement.GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", Repository.ChartDir, "--show-only", "templates/configmap.yaml", .. ValuesArguments(values)]);
+        return Yaml.Parse(rendered.StdOut).GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
     }
 
     private static string[] ValuesArguments(string values) =>

@@ -15,7 +15,7 @@ namespace QmpExporter.Tests.Deploy;
 /// service, so it must send READY=1) and the Helm chart's ConfigMap on a node with VMs of its own.
 /// Slow (a full ILCompiler run into a fresh build folder, about 45-80 s): it proves the published artifact.
 /// </summary>
-[Collection(SerialCollection.Name)]
+[Collection(DeployAlone.Name)]
 public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);

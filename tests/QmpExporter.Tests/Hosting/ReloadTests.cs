@@ -7,6 +7,7 @@ using QmpExporter.Tests.Support;
 namespace QmpExporter.Tests.Hosting;
 
 /// <summary>Editing the VM list in appsettings.json applies without a restart; an edit that does not validate is ignored.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "xUnit disposes the fake VMs through IAsyncLifetime.DisposeAsync")]
 public sealed class ReloadTests : IAsyncLifetime
 {
     private readonly DirectoryInfo contentRoot = Directory.CreateTempSubdirectory("qmpexp-");

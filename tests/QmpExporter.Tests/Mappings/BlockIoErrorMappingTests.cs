@@ -3,9 +3,11 @@ using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-public sealed class BlockIoErrorMappingTests
+public sealed class BlockIoErrorMappingTests : IDisposable
 {
     private readonly MappingHarness vm = new();
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void Seed_example_with_auto_node_name_resolves_through_query_block()

@@ -3,9 +3,11 @@ using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-public sealed class BlockJobMappingTests
+public sealed class BlockJobMappingTests : IDisposable
 {
     private readonly MappingHarness vm = new();
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void Completed_seed_example_sets_final_progress_and_counts_the_outcome()

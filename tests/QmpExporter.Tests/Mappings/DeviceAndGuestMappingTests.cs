@@ -3,9 +3,11 @@ using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-public sealed class DeviceAndGuestMappingTests
+public sealed class DeviceAndGuestMappingTests : IDisposable
 {
     private readonly MappingHarness vm = new();
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void Tray_follows_events_and_query_block()

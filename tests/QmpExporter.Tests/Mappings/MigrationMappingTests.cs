@@ -3,9 +3,11 @@ using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-public sealed class MigrationMappingTests
+public sealed class MigrationMappingTests : IDisposable
 {
     private readonly MappingHarness vm = new();
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void A_migration_moves_through_statuses_and_passes()

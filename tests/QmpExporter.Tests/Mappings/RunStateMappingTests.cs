@@ -3,9 +3,11 @@ using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-public sealed class RunStateMappingTests
+public sealed class RunStateMappingTests : IDisposable
 {
     private readonly MappingHarness vm = new();
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void Stop_pauses_counts_and_asks_query_status_why()
