@@ -7,6 +7,8 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using QmpExporter.Configuration;
+using QmpExporter.Mappings;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -82,8 +84,9 @@ internal static class ExporterApp
         services.AddSingleton(sp => new ExporterOptionsValidator(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<IValidateOptions<ExporterOptions>>(sp => sp.GetRequiredService<ExporterOptionsValidator>());
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new VmRegistry(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
+        services.AddSingleton(sp => new VmRegistry(EventMappings.Catalog, sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
         services.AddSingleton<ExporterMetrics>();
+        services.AddSingleton<SpanSource>();
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
         AddSources(services);

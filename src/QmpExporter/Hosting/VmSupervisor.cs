@@ -6,6 +6,7 @@ using Microsoft.Extensions.Primitives;
 using QmpExporter.Configuration;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -20,6 +21,7 @@ internal sealed class VmSupervisor(
     IOptions<ExporterOptions> startupOptions,
     ExporterOptionsValidator validator,
     VmRegistry registry,
+    SpanSource spans,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
@@ -165,7 +167,7 @@ internal sealed class VmSupervisor(
                 }
 
                 var session = new VmSession(name, endpoint, registry.GetOrAdd(name), clientOptions, polling,
-                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>());
+                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>(), spans);
                 lock (sessions)
                 {
                     sessions.Add(name, session);
@@ -177,7 +179,7 @@ internal sealed class VmSupervisor(
 
             if (added.Count > 0 || removed.Count > 0)
             {
-                Log.VmsChanged(logger, wanted.Count, string.Join(", ", added), string.Join(", ", removed));
+                Log.VmsChanged(logger, wanted.Count, added, removed);
             }
         }
         finally

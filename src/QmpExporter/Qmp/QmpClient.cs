@@ -183,10 +183,9 @@ internal sealed class QmpClient : IAsyncDisposable
         {
             await readLoop.ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // Whatever ended the read loop was already reported through Completion; disposal must finish.
         catch (Exception)
-#pragma warning restore CA1031
         {
+            // Whatever ended the read loop was already reported through Completion; disposal must finish.
         }
 
         try

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Sources;
@@ -34,7 +35,7 @@ internal sealed class DepartedVms(VmRegistry registry, TimeSpan grace, TimeProvi
     /// </summary>
     public void Depart(string vm, Func<ValueTask<bool>> release)
     {
-        registry.Find(vm)?.Remove(MetricCatalog.Up, SeriesKey.None);
+        registry.Find(vm)?.Remove(SessionMetrics.Up);
         var cancel = new CancellationTokenSource();
         lock (pending)
         {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Primitives;
 using QmpExporter.Configuration;
 using QmpExporter.Hosting;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Sources;
@@ -25,10 +26,11 @@ internal sealed class DiscoverySource(
     VmSupervisor supervisor,
     DepartedVms departed,
     TimeProvider time,
-    ILoggerFactory loggers) : IHostedService, IVmSource, IAsyncDisposable
+    ILoggerFactory loggers,
+    SpanSource spans) : IHostedService, IVmSource, IAsyncDisposable
 {
     private readonly ILogger logger = loggers.CreateLogger<DiscoverySource>();
-    private readonly SessionFactory factory = new(options.Value, registry, time, loggers);
+    private readonly SessionFactory factory = new(options.Value, registry, time, loggers, spans);
     private readonly Dictionary<string, VmSession> found = new(StringComparer.Ordinal);
     private readonly HashSet<string> skipped = new(StringComparer.Ordinal);
     private readonly HashSet<string> unnamed = new(StringComparer.Ordinal);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using QmpExporter.Configuration;
 using QmpExporter.Hosting;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Sources;
@@ -23,7 +24,8 @@ internal sealed class ListeningSource(
     VmSupervisor supervisor,
     DepartedVms departed,
     TimeProvider time,
-    ILoggerFactory loggers) : IHostedService, IVmSource, IAsyncDisposable
+    ILoggerFactory loggers,
+    SpanSource spans) : IHostedService, IVmSource, IAsyncDisposable
 {
     /// <summary>A QEMU's sockets close while it exits; this long may pass before /proc shows it gone.</summary>
     private static readonly TimeSpan ExitSettle = TimeSpan.FromSeconds(5);
@@ -32,7 +34,7 @@ internal sealed class ListeningSource(
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, (VmSession Session, AcceptedConnector Connector)> vms = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
-    private readonly SessionFactory factory = new(options.Value, registry, time, loggers);
+    private readonly SessionFactory factory = new(options.Value, registry, time, loggers, spans);
     private Socket? listener;
     private Task accepting = Task.CompletedTask;
     private string path = "";

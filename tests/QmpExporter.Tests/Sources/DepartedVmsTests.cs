@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using QmpExporter.Mappings;
 using QmpExporter.Sources;
 using QmpExporter.Telemetry;
 using QmpExporter.Tests.Support;
@@ -14,7 +15,7 @@ public sealed class DepartedVmsTests
 {
     private static readonly TimeSpan Grace = TimeSpan.FromMinutes(5);
     private readonly FakeTimeProvider time = new();
-    private readonly VmRegistry registry = new();
+    private readonly VmRegistry registry = new(EventMappings.Catalog);
 
     [Fact]
     public async Task A_departed_VM_has_no_qmp_up_at_once_and_no_series_after_the_grace()
@@ -25,8 +26,8 @@ public sealed class DepartedVmsTests
 
         departed.Depart("gone", () => { released++; return ValueTask.FromResult(true); });
 
-        Assert.Null(series.Get(MetricCatalog.Up, SeriesKey.None));
-        Assert.Equal(3, series.Get(MetricCatalog.Stops, SeriesKey.None));
+        Assert.Null(series.Get(SessionMetrics.Up));
+        Assert.Equal(3, series.Get(RunStateMapping.Stops));
         time.Advance(Grace - TimeSpan.FromSeconds(1));
         Assert.Same(series, registry.Find("gone"));
         time.Advance(TimeSpan.FromSeconds(1));
@@ -49,15 +50,15 @@ public sealed class DepartedVmsTests
 
         Assert.False(released);
         Assert.Same(series, registry.Find("back"));
-        Assert.Equal(3, series.Get(MetricCatalog.Stops, SeriesKey.None));
+        Assert.Equal(3, series.Get(RunStateMapping.Stops));
         Assert.Equal(0, departed.Count);
     }
 
     private VmSeries Vm(string name)
     {
         var series = registry.GetOrAdd(name);
-        series.Set(MetricCatalog.Up, SeriesKey.None, 1);
-        series.Add(MetricCatalog.Stops, SeriesKey.None, 3);
+        series.Set(SessionMetrics.Up, 1);
+        series.Add(RunStateMapping.Stops, 3);
         return series;
     }
 }

@@ -48,7 +48,7 @@ public sealed class DialInFleetTests : IDisposable
             {
                 Assert.Equal(i % 2 == 0 ? 2 : 1, counted.Of(names[i], "qemu_stops_total"));
                 Assert.Equal(1, counted.Of(names[i], "qemu_resets_total", ("guest", "false"), ("reason", "host-qmp-system-reset")));
-                Assert.Equal(vms[i].Pid.ToString(CultureInfo.InvariantCulture), ControlTruth.Labels(counted.SeriesOf(names[i], "qemu_info").Keys.Single())["pid"]);
+                Assert.Equal(vms[i].Pid.ToString(CultureInfo.InvariantCulture), Scrape.Labels("{" + counted.SeriesOf(names[i], "qemu_info").Keys.Single() + "}")["pid"]);
             }
 
             // Killed QEMUs leave: qmp_up goes at once (no disconnect alert), everything else after the grace.

@@ -37,7 +37,7 @@ public sealed class DialInTests : IDisposable
 
         await qemu.WaitForSerialAsync('H');
         var truth = await ControlTruth.FailedOperationsAsync(qemu, new Dictionary<string, string>());
-        var failedReads = truth[ControlTruth.Key(("device", ""), ("node_name", "disk0"), ("operation", "read"))];
+        var failedReads = truth[Scrape.Key(("device", ""), ("node_name", "disk0"), ("operation", "read"))];
         Assert.Equal(1, failedReads);
 
         var scrape = await exporter.SettleAsync("the boot-time error counted",
@@ -84,6 +84,6 @@ public sealed class DialInTests : IDisposable
     private static string Label(Scrape scrape, string vm, string label)
     {
         var key = Assert.Single(scrape.SeriesOf(vm, "qemu_info").Keys);
-        return ControlTruth.Labels(key)[label];
+        return Scrape.Labels("{" + key + "}")[label];
     }
 }
