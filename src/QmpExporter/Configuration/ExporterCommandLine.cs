@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
+using System.Text.RegularExpressions;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Configuration;
@@ -11,7 +12,7 @@ namespace QmpExporter.Configuration;
 /// (<c>--Section:Key=VALUE</c> or <c>--Section:Key VALUE</c>), which go to the host's own command-line source as they
 /// always did. Anything else that looks like an option is an error, so a typo never silently eats the next argument.
 /// </summary>
-internal sealed class ExporterCommandLine
+internal sealed partial class ExporterCommandLine
 {
     public const string WebConfigFileKey = "QmpExporter:WebConfigFile";
     public const string ContentRootKey = "contentRoot";
@@ -39,7 +40,8 @@ internal sealed class ExporterCommandLine
     private const string ConfigurationHelp = """
         Configuration keys:
           Every setting can also be given as --Section:Key=VALUE (e.g. --QmpExporter:ReconnectMaxDelay=00:01:00), as an
-          environment variable (QmpExporter__ReconnectMaxDelay=00:01:00) or in appsettings.json under --contentRoot.
+          environment variable (QmpExporter__ReconnectMaxDelay=00:01:00) or in appsettings.json under --contentRoot;
+          the OTEL_* settings of span export also as --OTEL_EXPORTER_OTLP_ENDPOINT=URL.
           Command-line options override the files. SIGHUP re-reads the files and the web configuration.
         """;
 
@@ -145,7 +147,8 @@ internal sealed class ExporterCommandLine
         $"qmp-exporter {ExporterMetrics.Version} (revision {ExporterMetrics.Revision}, .NET {ExporterMetrics.DotnetVersion})";
 
     /// <summary>
-    /// The unmatched tokens that are configuration keys (a ':' in the key), each with its value when it is the next
+    /// The unmatched tokens that are configuration keys (a ':' in the key, or an upper-case name with '_' such as
+    /// OTEL_EXPORTER_OTLP_ENDPOINT), each with its value when it is the next
     /// token; every other token is a usage error.
     /// </summary>
     private static List<string> ConfigurationKeyArguments(IReadOnlyList<string> tokens, List<string> errors)
@@ -162,7 +165,7 @@ internal sealed class ExporterCommandLine
 
             var equals = token.IndexOf('=', StringComparison.Ordinal);
             var key = equals < 0 ? token : token[..equals];
-            if (!key.Contains(':', StringComparison.Ordinal))
+            if (!key.Contains(':', StringComparison.Ordinal) && !EnvironmentStyleKey().IsMatch(key))
             {
                 errors.Add($"unknown option '{key}'");
                 continue;
@@ -210,4 +213,7 @@ internal sealed class ExporterCommandLine
             return 0;
         }
     }
+
+    [GeneratedRegex("^--[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")]
+    private static partial Regex EnvironmentStyleKey();
 }
