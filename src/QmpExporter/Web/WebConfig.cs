@@ -118,10 +118,10 @@ internal sealed partial record WebConfig(TlsSettings? Tls, IReadOnlyDictionary<s
         {
             null or "" or "TLS12" => SslProtocols.Tls12 | SslProtocols.Tls13,
             "TLS13" => SslProtocols.Tls13,
-#pragma warning disable SYSLIB0039 // an operator asked for them, as exporter-toolkit allows
+#pragma warning disable SYSLIB0039, CA5397 // an operator asked for them, as exporter-toolkit allows
             "TLS10" => SslProtocols.Tls | SslProtocols.Tls11 | SslProtocols.Tls12 | SslProtocols.Tls13,
             "TLS11" => SslProtocols.Tls11 | SslProtocols.Tls12 | SslProtocols.Tls13,
-#pragma warning restore SYSLIB0039
+#pragma warning restore SYSLIB0039, CA5397
             var other => throw new WebConfigException($"tls_server_config.min_version '{other}' is not one of TLS10, TLS11, TLS12, TLS13"),
         };
         return new TlsSettings(cert, key, clientAuth, clientCa, protocols);

@@ -11,7 +11,7 @@ namespace QmpExporter.Tests.Deploy;
 public sealed class HelmChartOptionsTests : IDisposable
 {
     private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    private readonly string temp = DeployPaths.CreateTempDirectory("chart");
+    private readonly string temp = ScratchDir.CreateTempDirectory("chart");
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
 
@@ -37,7 +37,7 @@ public sealed class HelmChartOptionsTests : IDisposable
     [Fact]
     public async Task The_sockets_scenario_reaches_the_hosts_loopback_through_the_host_network_and_passes_extra_args()
     {
-        using var daemonSet = await RenderAsync("daemonset", "-f", Path.Combine(DeployPaths.ChartDir, "ci", "sockets-values.yaml"));
+        using var daemonSet = await RenderAsync("daemonset", "-f", Path.Combine(Repository.ChartDir, "ci", "sockets-values.yaml"));
 
         var pod = PodSpec(daemonSet);
         Assert.True(pod.GetProperty("hostNetwork").GetBoolean());
@@ -93,7 +93,7 @@ public sealed class HelmChartOptionsTests : IDisposable
     /// <summary>One template of the chart, rendered by helm and read through js-yaml.</summary>
     private async Task<JsonDocument> RenderAsync(string template, params string[] values)
     {
-        var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", DeployPaths.ChartDir, "--show-only", $"templates/{template}.yaml", .. values]);
+        var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", Repository.ChartDir, "--show-only", $"templates/{template}.yaml", .. values]);
         var file = Path.Combine(temp, $"{template}-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, rendered.StdOut);
         var json = await ExternalTool.RunCheckedAsync(Repository.Path("tools", "node_modules", ".bin", "js-yaml"), [file]);

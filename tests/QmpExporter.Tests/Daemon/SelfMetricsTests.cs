@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using QmpExporter.Tests.Support;
 
-namespace QmpExporter.Tests.Operator;
+namespace QmpExporter.Tests.Daemon;
 
 /// <summary>The exporter's metrics about itself: build_info with version, revision and .NET, and the process_* family.</summary>
 public sealed class SelfMetricsTests

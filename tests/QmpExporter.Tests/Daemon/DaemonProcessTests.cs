@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using QmpExporter.Configuration;
 using QmpExporter.Tests.Support;
 
-namespace QmpExporter.Tests.Operator;
+namespace QmpExporter.Tests.Daemon;
 
 /// <summary>
 /// The daemon as an operator meets it: --help, --version, a typo, signals, a port in use, a bad certificate, and the

@@ -1,6 +1,6 @@
 using QmpExporter.Tests.Support;
 
-namespace QmpExporter.Tests.Operator;
+namespace QmpExporter.Tests.Daemon;
 
 /// <summary>A self-signed CA made with openssl in a temp folder, and certificates it signs for 127.0.0.1/localhost.</summary>
 internal sealed class TestCertificates(string directory)

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using QmpExporter.Tests.Support;
 using Xunit.Sdk;
 
-namespace QmpExporter.Tests.Operator;
+namespace QmpExporter.Tests.Daemon;
 
 /// <summary>
 /// The exporter as its own process (the build beside the tests, no appsettings.json next to it), for what only a

@@ -1,7 +1,7 @@
 using QmpExporter.Tests.Operations;
 using QmpExporter.Tests.Support;
 
-namespace QmpExporter.Tests.Operator;
+namespace QmpExporter.Tests.Daemon;
 
 /// <summary>
 /// --web.config.file with TLS and basic auth, against the real process: a real Prometheus scrapes it over TLS with
@@ -167,7 +167,7 @@ public sealed class WebConfigTests : IAsyncLifetime
     }
 
     /// <summary>The subject of the certificate a new TLS connection gets.</summary>
-    private async Task<string> ServedSubjectAsync(Uri address)
+    private static async Task<string> ServedSubjectAsync(Uri address)
     {
         string subject = "";
         using var handler = new HttpClientHandler
