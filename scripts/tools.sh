@@ -5,6 +5,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
 ensure_packages qemu-system-x86 qemu-utils prometheus prometheus-alertmanager systemd unzip
+# TLS and signal checks of the daemon: a CA made with openssl, requests with curl, signals with kill.
+ensure_packages openssl curl procps
 command -v npm >/dev/null || ensure_packages nodejs npm
 
 # npm tools, pinned by tools/package-lock.json; reinstalled only when the lock changes.

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -10,6 +12,7 @@ using QmpExporter.Configuration;
 using QmpExporter.Mappings;
 using QmpExporter.Spans;
 using QmpExporter.Telemetry;
+using QmpExporter.Web;
 
 namespace QmpExporter.Hosting;
 
@@ -54,30 +57,39 @@ internal static class ExporterApp
         services.AddHostedService(sp => sp.GetRequiredService<Sources.DiscoverySource>());
     }
 
+    /// <summary>Builds the daemon from command-line arguments (the way tests and benchmarks start it).</summary>
+    /// <exception cref="ArgumentException">The arguments have an unknown option or a missing value.</exception>
     /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand or a setting is invalid.</exception>
+    /// <exception cref="StartupException">The web configuration or its certificates cannot be used.</exception>
     public static WebApplication Build(string[] args)
     {
-        var shorthandVms = new List<KeyValuePair<string, string?>>();
-        var errors = new List<string>();
-        var rest = SourceShorthand.Extract(VmShorthand.Extract(args, shorthandVms, errors), shorthandVms, errors);
-        if (errors.Count > 0)
+        var commandLine = ExporterCommandLine.Parse(args);
+        return commandLine.UsageErrors.Count > 0 ? throw new ArgumentException(string.Join("; ", commandLine.UsageErrors), nameof(args)) : Build(commandLine);
+    }
+
+    /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand or a setting is invalid.</exception>
+    /// <exception cref="StartupException">The web configuration or its certificates cannot be used.</exception>
+    public static WebApplication Build(ExporterCommandLine commandLine)
+    {
+        if (commandLine.ValueErrors.Count > 0)
         {
-            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), errors);
+            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), commandLine.ValueErrors);
         }
 
         // appsettings.json is read from beside the binary unless --contentRoot names another folder (e.g. /etc/qmp-exporter).
-        var contentRoot = new ConfigurationBuilder().AddCommandLine(rest).Build()[WebHostDefaults.ContentRootKey];
+        var contentRoot = commandLine[ExporterCommandLine.ContentRootKey];
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            Args = rest,
+            Args = commandLine.ConfigurationArguments,
             ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
         });
-        builder.Configuration.AddInMemoryCollection(shorthandVms);
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LineLoggerProvider.DefaultLevels });
+        builder.Configuration.AddInMemoryCollection(commandLine.Settings);
         builder.Host.UseSystemd();
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            builder.WebHost.UseUrls(DefaultUrls);
-        }
+        builder.Logging.ClearProviders().AddProvider(LineLoggerProvider.FromConfiguration(builder.Configuration, Console.Error));
+        var security = WebSecurity.AddTo(builder, DefaultUrls);
+        builder.Services.AddSingleton(security);
+        builder.Services.AddHostedService<HangupReload>();
 
         var services = builder.Services;
         services.AddOptions<ExporterOptions>().BindConfiguration(ExporterOptions.Section).ValidateOnStart();
@@ -93,6 +105,8 @@ internal static class ExporterApp
 
         AddTracing(builder);
         var app = builder.Build();
+        security.Logger = app.Services.GetRequiredService<ILogger<WebSecurity>>();
+        security.Use(app);
         var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>());
         app.Lifetime.ApplicationStopped.Register(metrics.Dispose);
         Endpoints.Map(app, metrics, app.Services.GetRequiredService<VmSupervisor>());

@@ -12,7 +12,7 @@ internal sealed class ExporterMetrics : IDisposable
 {
     public const string MeterName = "QmpExporter";
     public const string BuildInfoName = "qmp_exporter_build_info";
-    public const string BuildInfoHelp = "1, with the version of the QmpExporter build as a label.";
+    public const string BuildInfoHelp = "1, with the version, git revision and .NET runtime version of the QmpExporter build as labels.";
 
     private readonly VmRegistry registry;
     private readonly Meter meter;
@@ -33,12 +33,22 @@ internal sealed class ExporterMetrics : IDisposable
             }
         }
 
-        meter.CreateObservableGauge(BuildInfoName, () => new Measurement<long>(1, new KeyValuePair<string, object?>("version", Version)),
+        meter.CreateObservableGauge(
+            BuildInfoName,
+            () => new Measurement<long>(1, new("version", Version), new("revision", Revision), new("dotnet", DotnetVersion)),
             description: BuildInfoHelp);
+        ProcessMetrics.Register(meter);
     }
 
-    public static string Version { get; } =
-        typeof(ExporterMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
+    public static string Version => InformationalVersion.Split('+')[0];
+
+    /// <summary>The git commit the build came from (the SDK appends it to the informational version), or "unknown".</summary>
+    public static string Revision => InformationalVersion.Split('+') is [_, { Length: > 0 } revision, ..] ? revision : "unknown";
+
+    public static string DotnetVersion { get; } = Environment.Version.ToString();
+
+    private static string InformationalVersion { get; } =
+        typeof(ExporterMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     public Meter Meter => meter;
 

@@ -3,7 +3,7 @@ using QmpExporter.Configuration;
 
 namespace QmpExporter.Tests.Configuration;
 
-/// <summary>The <c>--vm NAME=SOCKET</c> command-line shorthand.</summary>
+/// <summary>The <c>--vm NAME=SOCKET</c> command-line shorthand, through the command-line parser.</summary>
 public sealed class VmShorthandTests
 {
     [Fact]
@@ -12,7 +12,7 @@ public sealed class VmShorthandTests
         var (vms, rest, errors) = Extract("--vm", "web1=/run/qemu/web1.qmp", "--urls", "http://127.0.0.1:0", "--vm=db1=tcp:db-host:4444", "--vm", "x=unix:/run/x.qmp");
 
         Assert.Empty(errors);
-        Assert.Equal(["--urls", "http://127.0.0.1:0"], rest);
+        Assert.Equal(["urls=http://127.0.0.1:0"], rest);
         Assert.Equal(
             [("web1", "/run/qemu/web1.qmp"), ("db1", "tcp:db-host:4444"), ("x", "unix:/run/x.qmp")],
             vms.Select(vm => (vm.Name, vm.Socket)));
@@ -31,8 +31,7 @@ public sealed class VmShorthandTests
     [Fact]
     public void Shorthand_VMs_come_after_the_VMs_of_the_configuration_files()
     {
-        var settings = new List<KeyValuePair<string, string?>>();
-        VmShorthand.Extract(["--vm", "cli=/run/cli.qmp"], settings, []);
+        var settings = ExporterCommandLine.Parse(["--vm", "cli=/run/cli.qmp"]).Settings;
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
@@ -51,8 +50,6 @@ public sealed class VmShorthandTests
     [InlineData("--vm", "web1")]
     [InlineData("--vm", "=/run/qemu/web1.qmp")]
     [InlineData("--vm=web1")]
-    [InlineData("--vm=")]
-    [InlineData("--vm")]
     public void A_malformed_vm_flag_is_an_error_that_shows_the_expected_form(params string[] args)
     {
         var (vms, rest, errors) = Extract(args);
@@ -64,23 +61,32 @@ public sealed class VmShorthandTests
         Assert.Empty(rest);
     }
 
-    [Fact]
-    public void Arguments_that_only_start_like_the_flag_are_left_alone()
+    [Theory]
+    [InlineData("--vm")]
+    [InlineData("--vm=")]
+    public void A_vm_flag_without_a_value_is_a_usage_error(string arg)
     {
-        var (vms, rest, errors) = Extract("--vmx", "a=b", "--QmpExporter:MaxLineBytes=4096");
+        var parsed = ExporterCommandLine.Parse([arg]);
 
-        Assert.Empty(errors);
-        Assert.Empty(vms);
-        Assert.Equal(["--vmx", "a=b", "--QmpExporter:MaxLineBytes=4096"], rest);
+        Assert.Contains("'--vm'", Assert.Single(parsed.UsageErrors), StringComparison.Ordinal);
     }
 
-    private static (List<VmOptions> Vms, string[] Others, List<string> Errors) Extract(params string[] args)
+    [Fact]
+    public void Arguments_that_only_start_like_the_flag_are_unknown_options_not_VMs()
     {
-        var settings = new List<KeyValuePair<string, string?>>();
-        var errors = new List<string>();
-        var rest = VmShorthand.Extract(args, settings, errors);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        return (Bind(configuration).Vms, rest, errors);
+        var parsed = ExporterCommandLine.Parse(["--vmx", "a=b", "--QmpExporter:MaxLineBytes=4096"]);
+
+        Assert.Equal(["unknown option '--vmx'", "unexpected argument 'a=b'"], parsed.UsageErrors);
+        Assert.Empty(parsed.Settings);
+        Assert.Equal(["--QmpExporter:MaxLineBytes=4096"], parsed.ConfigurationArguments);
+    }
+
+    private static (List<VmOptions> Vms, string[] Others, IReadOnlyList<string> Errors) Extract(params string[] args)
+    {
+        var parsed = ExporterCommandLine.Parse(args);
+        Assert.Empty(parsed.UsageErrors);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(parsed.Settings).Build();
+        return (Bind(configuration).Vms, [.. parsed.Settings.Where(s => !s.Key.StartsWith("QmpExporter:Vms:", StringComparison.Ordinal)).Select(s => $"{s.Key}={s.Value}"), .. parsed.ConfigurationArguments], parsed.ValueErrors);
     }
 
     private static ExporterOptions Bind(IConfiguration configuration)

@@ -66,6 +66,7 @@ public sealed partial class SystemdUnitTests : IDisposable
         Assert.Contains("\nType=notify\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nExecStart=/usr/local/bin/qmp-exporter --contentRoot /etc/qmp-exporter $QMP_EXPORTER_OPTS\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nEnvironmentFile=-/etc/default/qmp-exporter\n", unit, StringComparison.Ordinal);
+        Assert.Contains("\nExecReload=/bin/kill -HUP $MAINPID\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nUser=qmp-exporter\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nSupplementaryGroups=qmp\n", unit, StringComparison.Ordinal);
     }

@@ -21,7 +21,11 @@ internal static class MetricTable
             Row(table, family.Name, family.Kind == MetricKind.Counter ? "counter" : "gauge", ["vm", .. family.Labels], family.Help);
         }
 
-        Row(table, ExporterMetrics.BuildInfoName, "gauge", ["version"], ExporterMetrics.BuildInfoHelp);
+        Row(table, ExporterMetrics.BuildInfoName, "gauge", ["version", "revision", "dotnet"], ExporterMetrics.BuildInfoHelp);
+        foreach (var (name, type, help) in ProcessMetrics.Families)
+        {
+            Row(table, name, type, [], help);
+        }
         return table.Append(End).Append('\n').ToString();
     }
 

@@ -26,6 +26,9 @@ public sealed partial class GoldenMetricsTests
     [
         (new(@"^qmp_last_event_timestamp_seconds\{"), null, "QEMU's wall-clock time of the last event"),
         (new(@"^qmp_exporter_build_info\{"), "version", "the exporter's version"),
+        (new(@"^qmp_exporter_build_info\{"), "revision", "the git commit of the build"),
+        (new(@"^qmp_exporter_build_info\{"), "dotnet", "the .NET runtime installed"),
+        (new(@"^process_"), null, "the test process's CPU time, memory, file descriptors, limits and start time"),
         (new(@"^qemu_info\{"), "version", "the QEMU version installed"),
         (new(@"^qemu_info\{"), "package", "the QEMU package installed"),
         (new(@"^qemu_info\{"), "pid", "the QEMU process's id"),
