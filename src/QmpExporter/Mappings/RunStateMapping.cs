@@ -85,6 +85,6 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
         vm.Series.Set(VmRunning, EventData.Bool(result, "running") ?? status == "running" ? 1 : 0);
     }
 
-    private static Series Cause(MetricFamily family, ReadOnlySpan<byte> data) =>
+    private static Series Cause(MetricFamily family, QmpEventData data) =>
         family.With("guest", EventData.BoolLabel(EventData.Bool(data, "guest"u8))).With("reason", EventData.EnumString(data, "reason"u8) ?? "");
 }
