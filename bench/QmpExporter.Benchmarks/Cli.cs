@@ -130,6 +130,11 @@ internal static class Cli
                 return await FakeQemu.RunAsync(args[1..]).ConfigureAwait(false);
             }
 
+            if (args.Length > 0 && args[0] == "split")
+            {
+                return Splits.Run(args[1..]);
+            }
+
             if (args.Length > 1 && args[0] == "scenario")
             {
                 var options = Options.Parse(args[2..]);
