@@ -267,7 +267,11 @@ internal readonly struct QmpMessage
         var start = at;
         while (at < line.Length && (uint)(line[at] - '0') <= 9)
         {
-            value = (value * 10) + (line[at] - '0');
+            if (at - start < MaxFastDigits)
+            {
+                value = (value * 10) + (line[at] - '0');
+            }
+
             at++;
         }
 
