@@ -47,7 +47,7 @@ public sealed class QueryFloodTests
             await Task.Delay(2);
         }
 
-        await exporter.WaitForAsync(s => s.Vm("qmp_events_total", vm.Name, ("event", "STOP")) == PacedBursts * BurstEvents / askers.Length, "the whole flood counted", TimeSpan.FromSeconds(60));
+        await exporter.WaitForAsync(s => s.Of(vm.Name, "qmp_events_total", ("event", "STOP")) == PacedBursts * BurstEvents / askers.Length, "the whole flood counted", TimeSpan.FromSeconds(60));
         var elapsed = clock.Elapsed;
 
         // Per kind: consecutive queries at least the spacing apart (one at the start of the flood, then one per spacing).
@@ -85,7 +85,7 @@ public sealed class QueryFloodTests
         ];
         var clock = Stopwatch.StartNew();
         await SendInChunksAsync(qemu, carriers, FloodEvents / 4);
-        await exporter.WaitForAsync(s => s.Vm("qmp_events_total", vm.Name, ("event", "RESUME")) == FloodEvents / 4 / carriers.Length, "the whole flood counted", TimeSpan.FromSeconds(60));
+        await exporter.WaitForAsync(s => s.Of(vm.Name, "qmp_events_total", ("event", "RESUME")) == FloodEvents / 4 / carriers.Length, "the whole flood counted", TimeSpan.FromSeconds(60));
         var polls = qemu.Answered.Skip(before).Count(c => c == "query-block-jobs");
         var elapsed = clock.Elapsed;
 
