@@ -13,6 +13,9 @@ internal sealed class Options
     /// <summary>Events on a separate connection before (a) measures, so the JIT is warm as in a long-running daemon; 0 for none.</summary>
     public long Warmup { get; set; } = 300_000;
 
+    /// <summary>(a) Measures one flood on a fresh connection before the warm-up: the cold figure.</summary>
+    public bool Cold { get; set; } = true;
+
     /// <summary>Samples allocations by type (GCAllocationTick) during (a)'s measured window.</summary>
     public bool AllocProfile { get; set; }
 
@@ -79,6 +82,7 @@ internal sealed class Options
             {
                 case "--events": o.Events = long.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--alloc-profile": o.AllocProfile = v is "1" or "true"; break;
+                case "--cold": o.Cold = v is "1" or "true"; break;
                 case "--rounds": o.Rounds = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--warmup": o.Warmup = long.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--connections": o.Connections = int.Parse(v, CultureInfo.InvariantCulture); break;
@@ -130,6 +134,11 @@ internal static class Cli
                 return await FakeQemu.RunAsync(args[1..]).ConfigureAwait(false);
             }
 
+            if (args.Length > 0 && args[0] == "split")
+            {
+                return Splits.Run(args[1..]);
+            }
+
             if (args.Length > 1 && args[0] == "scenario")
             {
                 var options = Options.Parse(args[2..]);
@@ -147,7 +156,7 @@ internal static class Cli
         }
         catch (ArgumentException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\nusage: QmpExporter.Benchmarks [a] [b] [c] [--events N] [--rounds N] [--warmup N] [--alloc-profile 1] [--connections N] [--per-connection N] [--waves N] [--warm-waves N] [--wave-size N] [--residents N] [--events-per-vm N] [--exporter-arg ARG]... [--gcdump DIR] [--gcdump-tool PATH] [--hold SECONDS] [--pool-stacks 1] [--compact-loh 1]").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"error: {e.Message}\nusage: QmpExporter.Benchmarks [a] [b] [c] [--events N] [--rounds N] [--warmup N] [--cold 0|1] [--alloc-profile 1] [--connections N] [--per-connection N] [--waves N] [--warm-waves N] [--wave-size N] [--residents N] [--events-per-vm N] [--exporter-arg ARG]... [--gcdump DIR] [--gcdump-tool PATH] [--hold SECONDS] [--pool-stacks 1] [--compact-loh 1]").ConfigureAwait(false);
             return 2;
         }
     }
@@ -159,7 +168,7 @@ internal static class Cli
         var start = new ProcessStartInfo(path);
         if (Path.GetFileNameWithoutExtension(path) == "dotnet")
         {
-            start.ArgumentList.Add(typeof(Cli).Assembly.Location);
+            start.ArgumentList.Add(AssemblyPath);
         }
 
         foreach (var a in args)
@@ -169,6 +178,9 @@ internal static class Cli
 
         return start;
     }
+
+    /// <summary>This program's own assembly, for <c>dotnet exec</c> (a JIT build: a NativeAOT binary starts itself).</summary>
+    private static string AssemblyPath => Path.Combine(AppContext.BaseDirectory, "QmpExporter.Benchmarks.dll");
 
     /// <summary>The daemon's runtime configuration, built beside this binary from src/QmpExporter (project reference).</summary>
     private static string ExporterRuntimeConfig => Path.Combine(AppContext.BaseDirectory, "qmp-exporter.runtimeconfig.json");
@@ -181,6 +193,12 @@ internal static class Cli
     /// </summary>
     private static ProcessStartInfo ScenarioStartInfo(IEnumerable<string> args)
     {
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            // NativeAOT: the scenarios are this native binary too, with the GC settings compiled in (the daemon's).
+            return SelfStartInfo(args);
+        }
+
         var runtimeConfig = ExporterRuntimeConfig;
         if (!File.Exists(runtimeConfig))
         {
@@ -192,7 +210,7 @@ internal static class Cli
         var runtimeDir = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/');
         var muxer = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(runtimeDir)))!, "dotnet");
         var start = new ProcessStartInfo(File.Exists(muxer) ? muxer : "dotnet");
-        foreach (var a in (string[])["exec", "--runtimeconfig", runtimeConfig, typeof(Cli).Assembly.Location, .. args])
+        foreach (var a in (string[])["exec", "--runtimeconfig", runtimeConfig, AssemblyPath, .. args])
         {
             start.ArgumentList.Add(a);
         }

@@ -118,6 +118,7 @@ internal sealed class PoolAccounting : EventListener
     private static string Kb(long bytes) => bytes >= 1048576 ? $"{bytes / 1048576.0:0.#} MB" : $"{bytes / 1024} KB";
 
     /// <summary>The first frames outside the pool, the event machinery and this listener.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Diagnostics only (--pool-stacks): a frame without metadata is skipped.")]
     private static string Renter()
     {
         var frames = new StackTrace(2, false).GetFrames();

@@ -14,6 +14,30 @@ namespace QmpExporter.Benchmarks;
 /// </summary>
 internal static class Splits
 {
+    /// <summary>
+    /// <c>split [--events N] [--warmup N] [--dispatch 0|1]</c>: one split in this process, for a profiler (e.g. the
+    /// instruction count of <c>valgrind --tool=callgrind</c> at two values of N, divided by their difference).
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        long events = 500_000, warmup = 100_000;
+        var dispatch = true;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--events": events = long.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--warmup": warmup = long.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--dispatch": dispatch = args[i + 1] is "1" or "true"; break;
+                default: throw new ArgumentException($"unknown split option {args[i]}");
+            }
+        }
+
+        var split = Measure(events, warmup, dispatch);
+        Console.WriteLine($"{(dispatch ? "Parse + Dispatch" : "Parse")}: {split.NsPerEvent:0} ns, {split.BytesPerEvent:0.0} B/event over {events:N0} events");
+        return 0;
+    }
+
     public readonly record struct Split(double NsPerEvent, double BytesPerEvent);
 
     /// <summary>Parse + Dispatch per event name (each name's lines from the block, repeated): where the per-event cost sits.</summary>
@@ -23,6 +47,7 @@ internal static class Splits
         var registry = new VmRegistry(EventMappings.Catalog);
         var vm = new VmContext("split-by-name", registry.GetOrAdd("split-by-name"), TimeProvider.System, NullLogger.Instance, new SpanSource());
         var result = new List<(string, double, Split)>();
+        var members = new QmpDataMember[QmpEventData.MaxIndexedMembers];
         foreach (var group in Enumerable.Range(0, mix.Count).GroupBy(i => mix.Names[i]))
         {
             var lines = group.Select(i => mix.Line(i)[..^2]).ToArray();
@@ -33,8 +58,8 @@ internal static class Splits
                 for (long i = 0; i < count; i++)
                 {
                     var line = lines[i % lines.Length].Span;
-                    var message = QmpMessage.Parse(line);
-                    EventMappings.Dispatch(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.Data(line)), vm);
+                    var message = QmpMessage.Parse(line, members);
+                    EventMappings.Dispatch(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.EventData(line, members)), vm);
                     vm.TakeRequests();
                 }
 
@@ -51,43 +76,50 @@ internal static class Splits
 
     public static (Split Parse, Split ParseAndDispatch) Measure(long events)
     {
+        // Warm both paths up to tier 1 first (tiered compilation installs tier-1 code in the background after a delay).
+        for (var round = 0; round < 3; round++)
+        {
+            Measure(100_000, 0, false);
+            Measure(100_000, 0, true);
+            Thread.Sleep(200);
+        }
+
+        return (Measure(events, 0, false), Measure(events, 0, true));
+    }
+
+    /// <summary>What the read loop does with each line (as QmpClient routes an event): parse, and optionally dispatch.</summary>
+    private static Split Measure(long events, long warmup, bool dispatch)
+    {
         var mix = EventMix.Shared;
         var lines = Enumerable.Range(0, mix.Count).Select(i => mix.Line(i)[..^2]).ToArray(); // without CRLF, as the framer hands them over
         var registry = new VmRegistry(EventMappings.Catalog);
         var vm = new VmContext("split", registry.GetOrAdd("split"), TimeProvider.System, NullLogger.Instance, new SpanSource());
+        var members = new QmpDataMember[QmpEventData.MaxIndexedMembers];
 
         long sink = 0;
-        Split Run(long count, bool dispatch)
+        Split Run(long count)
         {
             var allocated = GC.GetAllocatedBytesForCurrentThread();
             var start = Stopwatch.GetTimestamp();
             for (long i = 0; i < count; i++)
             {
                 var line = lines[i % lines.Length].Span;
-                var message = QmpMessage.Parse(line);
+                var message = QmpMessage.Parse(line, members);
                 sink += message.Microseconds;
                 if (dispatch)
                 {
-                    EventMappings.Dispatch(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.Data(line)), vm);
+                    EventMappings.Dispatch(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.EventData(line, members)), vm);
                     vm.TakeRequests();
                 }
             }
 
             var elapsed = Stopwatch.GetElapsedTime(start);
-            return new Split(elapsed.TotalNanoseconds / count, (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / count);
+            return new Split(count == 0 ? 0 : elapsed.TotalNanoseconds / count, count == 0 ? 0 : (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / count);
         }
 
-        // Warm both paths up to tier 1 first (tiered compilation installs tier-1 code in the background after a delay).
-        for (var round = 0; round < 3; round++)
-        {
-            Run(100_000, false);
-            Run(100_000, true);
-            Thread.Sleep(200);
-        }
-
-        var parse = Run(events, false);
-        var both = Run(events, true);
+        Run(warmup);
+        var split = Run(events);
         GC.KeepAlive(sink);
-        return (parse, both);
+        return split;
     }
 }

@@ -10,36 +10,58 @@ namespace QmpExporter.Hosting;
 /// </summary>
 internal sealed class QueryScheduler(VmContext vm, PollSettings polling, ILogger logger)
 {
+    /// <summary>
+    /// A query that events ask for runs at most this often after its last reply: a flood of such events (a guest
+    /// stopping in a loop, a job changing state) makes a handful of queries, not one per round trip.
+    /// </summary>
+    private static readonly TimeSpan RequestedQuerySpacing = TimeSpan.FromMilliseconds(100);
+
     private readonly DateTimeOffset?[] lastRun = new DateTimeOffset?[EventMappings.Queries.Count];
     private readonly bool[] failedOnce = new bool[EventMappings.Queries.Count];
+    private VmQuery deferred;
 
     private TimeProvider Time => vm.Time;
+
+    /// <summary>True while a requested query waits for its spacing: the session need not wake for more requests until <see cref="NextWake"/>.</summary>
+    public bool HoldsBackRequests => deferred != VmQuery.None;
 
     /// <summary>Runs the queries requested since the last call and those due by their timer, in registration order.</summary>
     public async Task RunDueAsync(QmpClient client, CancellationToken cancellationToken)
     {
-        var requested = vm.TakeRequests();
+        var requested = vm.TakeRequests() | deferred;
+        deferred = VmQuery.None;
         for (var i = 0; i < EventMappings.Queries.Count; i++)
         {
             var query = EventMappings.Queries[i];
-            if (requested.HasFlag(query.Query) || IsDue(query, lastRun[i]))
+            if (requested.HasFlag(query.Query) && lastRun[i] is { } last && Time.GetUtcNow() - last < RequestedQuerySpacing)
             {
-                lastRun[i] = Time.GetUtcNow();
+                deferred |= query.Query;
+            }
+            else if (requested.HasFlag(query.Query) || IsDue(query, lastRun[i]))
+            {
+                // From its reply, so that a reply held up behind a backlog of events does not shorten the spacing.
                 await RunAsync(client, i, cancellationToken).ConfigureAwait(false);
+                lastRun[i] = Time.GetUtcNow();
             }
         }
     }
 
-    /// <summary>Time until the next poll or the next mapping timer; null for nothing scheduled.</summary>
+    /// <summary>Time until the next poll, held-back request or mapping timer; null for nothing scheduled.</summary>
     public TimeSpan? NextWake()
     {
         var now = Time.GetUtcNow();
         var next = EventMappings.Due(vm, now, polling);
         for (var i = 0; i < lastRun.Length; i++)
         {
-            if (lastRun[i] is { } last && EventMappings.Queries[i].PollInterval(vm, polling) is { } interval && (next is null || last + interval < next))
+            if (lastRun[i] is not { } last)
             {
-                next = last + interval;
+                continue;
+            }
+
+            var interval = deferred.HasFlag(EventMappings.Queries[i].Query) ? RequestedQuerySpacing : EventMappings.Queries[i].PollInterval(vm, polling);
+            if (interval is { } wait && (next is null || last + wait < next))
+            {
+                next = last + wait;
             }
         }
 

@@ -192,7 +192,10 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
                 wake ??= wakeUps.Reader.WaitToReadAsync(connection.Token).AsTask();
                 using var timerCancel = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
                 var timer = Task.Delay(queries.NextWake() ?? Timeout.InfiniteTimeSpan, Time, timerCancel.Token);
-                var woken = await Task.WhenAny(wake, timer, client.Completion).ConfigureAwait(false);
+                // With a query held back, more requests only add to it: sleep until it is due rather than wake per event.
+                var woken = queries.HoldsBackRequests
+                    ? await Task.WhenAny(timer, client.Completion).ConfigureAwait(false)
+                    : await Task.WhenAny(wake, timer, client.Completion).ConfigureAwait(false);
                 await timerCancel.CancelAsync().ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
                 if (woken == client.Completion)

@@ -8,7 +8,9 @@ namespace QmpExporter.Mappings;
 /// <summary>
 /// Block jobs (qapi/block-core.json, qapi/job.json): BLOCK_JOB_COMPLETED, _CANCELLED, _ERROR, _READY, _PENDING and
 /// JOB_STATUS_CHANGE, with query-block-jobs after every (re)connect and while jobs run, so that <c>offset</c> moves
-/// between events. The <c>device</c> member of BLOCK_JOB_* events is the job id (since QEMU 2.7).
+/// between events. The <c>device</c> member of BLOCK_JOB_* events is the job id (since QEMU 2.7). Only a job that
+/// starts (or one not known to run) asks for query-block-jobs at once: the other status changes and BLOCK_JOB_ERROR
+/// tell their own news (an error that pauses or ends the job comes with the status change or completion event).
 /// </summary>
 internal sealed class BlockJobMapping : IEventMapping, IStateQuery
 {
@@ -134,7 +136,6 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                     vm.Jobs.SpanEvent(job, Error, evt.Timestamp, new() { [QmpTracing.BlockOperation] = operation, [QmpTracing.BlockAction] = action });
                 }
 
-                vm.Request(VmQuery.BlockJobs);
                 break;
             }
 
@@ -173,6 +174,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             return;
         }
 
+        var known = vm.Jobs.IsRunning(job);
         if (status == "created")
         {
             vm.Jobs.Running(job, null, evt.Timestamp);
@@ -188,7 +190,8 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             case "concluded" or "null":
                 vm.Jobs.Finished(job, null, vm.Time.GetUtcNow(), evt.Timestamp, new JobOutcome(status == "null" ? "dismissed" : "concluded", null, null, null));
                 break;
-            case "created" or "paused" or "ready" or "running":
+            case "created":
+            case "paused" or "ready" or "running" when !known:
                 vm.Request(VmQuery.BlockJobs);
                 break;
         }

@@ -27,6 +27,15 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
         }
     }
 
+    /// <summary>True when the job is known and has not finished.</summary>
+    public bool IsRunning(string id)
+    {
+        lock (gate)
+        {
+            return jobs.TryGetValue(id, out var job) && job.FinishedAt is null;
+        }
+    }
+
     /// <summary>
     /// Records a job as running; a new one (or a finished id used again, as libvirt does) starts a span at
     /// <paramref name="seenAt"/>. <paramref name="type"/> when known.

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text.Json;
 using QmpExporter.Qmp;
 
@@ -5,10 +6,66 @@ namespace QmpExporter.Mappings;
 
 /// <summary>
 /// Reads members of an event's <c>data</c> object straight from its UTF-8 bytes, and members of query replies.
-/// Missing members and members of the wrong type read as null: odd data never throws.
+/// Missing members and members of the wrong type read as null: odd data never throws. An event's data indexed by
+/// the read loop (<see cref="QmpEventData"/>) is read through its index; the same calls on raw JSON scan it, with the
+/// same results.
 /// </summary>
 internal static class EventData
 {
+    /// <summary>A string member from a QAPI enum (reasons, actions, statuses, operations, job types), or null.</summary>
+    public static string? EnumString(QmpEventData data, ReadOnlySpan<byte> member) =>
+        data.IsIndexed ? String(data, member, Utf8Interner.EnumValues) : EnumString(data.Json, member);
+
+    /// <summary>A string member that names something (a device, a node, a job), or null.</summary>
+    public static string? Name(QmpEventData data, ReadOnlySpan<byte> member) =>
+        data.IsIndexed ? String(data, member, Utf8Interner.Names) : Name(data.Json, member);
+
+    /// <summary>A string member that is free text for people (QEMU's reason and error texts), or null.</summary>
+    public static string? Text(QmpEventData data, ReadOnlySpan<byte> member)
+    {
+        if (!data.IsIndexed)
+        {
+            return Text(data.Json, member);
+        }
+
+        return data.TryGetMember(member, out var found) && found.Kind == JsonTokenType.String ? ValueReader(data, found).GetString() : null;
+    }
+
+    public static bool? Bool(QmpEventData data, ReadOnlySpan<byte> member)
+    {
+        if (!data.IsIndexed)
+        {
+            return Bool(data.Json, member);
+        }
+
+        return data.TryGetMember(member, out var found) && found.Kind is JsonTokenType.True or JsonTokenType.False ? found.Kind == JsonTokenType.True : null;
+    }
+
+    public static long? Long(QmpEventData data, ReadOnlySpan<byte> member)
+    {
+        if (!data.IsIndexed)
+        {
+            return Long(data.Json, member);
+        }
+
+        // What Utf8JsonReader.TryGetInt64 does with a number token: the whole token must parse as an Int64.
+        return data.TryGetMember(member, out var found) && found.Kind == JsonTokenType.Number
+            && Utf8Parser.TryParse(Value(data, found), out long value, out var consumed) && consumed == found.ValueLength
+            ? value
+            : null;
+    }
+
+    /// <summary>The raw JSON of an object member, e.g. DUMP_COMPLETED's <c>result</c>; empty when absent.</summary>
+    public static ReadOnlySpan<byte> Object(QmpEventData data, ReadOnlySpan<byte> member)
+    {
+        if (!data.IsIndexed)
+        {
+            return Object(data.Json, member);
+        }
+
+        return data.TryGetMember(member, out var found) && found.Kind == JsonTokenType.StartObject ? Value(data, found) : [];
+    }
+
     /// <summary>A string member from a QAPI enum (reasons, actions, statuses, operations, job types), or null.</summary>
     public static string? EnumString(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member) => String(data, member, Utf8Interner.EnumValues);
 
@@ -67,6 +124,26 @@ internal static class EventData
 
     public static IEnumerable<JsonElement> Items(JsonElement array) =>
         array.ValueKind == JsonValueKind.Array ? array.EnumerateArray() : [];
+
+    private static string? String(QmpEventData data, ReadOnlySpan<byte> member, Utf8Interner interner)
+    {
+        if (!data.TryGetMember(member, out var found) || found.Kind != JsonTokenType.String)
+        {
+            return null;
+        }
+
+        // The token without its quotes is the value as written; only an escaped one needs the reader to unescape it.
+        return found.ValueIsEscaped ? ValueReader(data, found).GetString() : interner.Intern(Value(data, found)[1..^1]);
+    }
+
+    private static ReadOnlySpan<byte> Value(QmpEventData data, QmpDataMember member) => data.Json.Slice(member.ValueStart, member.ValueLength);
+
+    private static Utf8JsonReader ValueReader(QmpEventData data, QmpDataMember member)
+    {
+        var reader = new Utf8JsonReader(Value(data, member));
+        reader.Read();
+        return reader;
+    }
 
     private static string? String(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member, Utf8Interner interner)
     {

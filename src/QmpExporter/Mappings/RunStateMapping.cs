@@ -5,9 +5,10 @@ using QmpExporter.Telemetry;
 namespace QmpExporter.Mappings;
 
 /// <summary>
-/// STOP, RESUME, RESET, SHUTDOWN, SUSPEND, SUSPEND_DISK and WAKEUP (qapi/run-state.json), and query-status. Each event also asks for query-status,
-/// the authority on the run state: a STOP alone does not say whether the VM paused on an I/O error, a panic, a
-/// migration or a command.
+/// STOP, RESUME, RESET, SHUTDOWN, SUSPEND, SUSPEND_DISK and WAKEUP (qapi/run-state.json), and query-status. Each event
+/// but RESUME also asks for query-status, the authority on the run state: a STOP alone does not say whether the VM
+/// paused on an I/O error, a panic, a migration or a command, and a RESET may leave a shut-down VM in prelaunch.
+/// RESUME says it all (running), so a VM that stops and resumes in a loop does not make us query it in a loop.
 /// </summary>
 internal sealed class RunStateMapping : IEventMapping, IStateQuery
 {
@@ -67,7 +68,10 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
         }
 
         vm.LastRunStateEvent = vm.EventSequence;
-        vm.Request(VmQuery.Status);
+        if (evt.Name != Resume)
+        {
+            vm.Request(VmQuery.Status);
+        }
     }
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => null;
@@ -85,6 +89,6 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
         vm.Series.Set(VmRunning, EventData.Bool(result, "running") ?? status == "running" ? 1 : 0);
     }
 
-    private static Series Cause(MetricFamily family, ReadOnlySpan<byte> data) =>
+    private static Series Cause(MetricFamily family, QmpEventData data) =>
         family.With("guest", EventData.BoolLabel(EventData.Bool(data, "guest"u8))).With("reason", EventData.EnumString(data, "reason"u8) ?? "");
 }

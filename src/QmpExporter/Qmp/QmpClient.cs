@@ -28,6 +28,9 @@ internal sealed class QmpClient : IAsyncDisposable
     private readonly TaskCompletionSource<QmpGreeting> greeting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly CancellationTokenSource closing = new();
+
+    /// <summary>The member index of the event being dispatched: the read loop's alone, reused for every line.</summary>
+    private readonly QmpDataMember[] dataMembers = new QmpDataMember[QmpEventData.MaxIndexedMembers];
     private Task readLoop = Task.CompletedTask;
     private long lastId;
 
@@ -345,12 +348,12 @@ internal sealed class QmpClient : IAsyncDisposable
 
     private void Route(ReadOnlySpan<byte> line)
     {
-        var message = QmpMessage.Parse(line);
+        var message = QmpMessage.Parse(line, dataMembers);
 
         switch (message.Kind)
         {
             case QmpMessageKind.Event:
-                handler.OnEvent(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.Data(line)));
+                handler.OnEvent(new QmpEvent(message.EventName!, message.Seconds, message.Microseconds, message.EventData(line, dataMembers)));
                 break;
             case QmpMessageKind.Reply:
                 CompleteCommand(message, line);

@@ -11,15 +11,20 @@ internal enum QmpMessageKind
 }
 
 /// <summary>
-/// What one QMP line is, found by a single <see cref="Utf8JsonReader"/> pass over its top-level members
-/// (qmp-spec 2.2 greeting, 2.4 reply with <c>return</c> or <c>error</c>, 2.5 event). Member order is not relied on.
+/// What one QMP line is (qmp-spec 2.2 greeting, 2.4 reply with <c>return</c> or <c>error</c>, 2.5 event). Events in
+/// QEMU's own serialisation take a single pass over fixed bytes (<see cref="TryParseQemuEvent"/>); every other line
+/// takes a single <see cref="Utf8JsonReader"/> pass over its top-level members, which does not rely on member order.
+/// Both give the same result for every line the first accepts.
 /// </summary>
 internal readonly struct QmpMessage
 {
     private readonly int dataStart;
     private readonly int dataLength;
 
-    private QmpMessage(QmpMessageKind kind, string? eventName, long seconds, long microseconds, long? id, int dataStart, int dataLength)
+    /// <summary>How many data members the fast path indexed into the caller's buffer; -1 when it did not index them.</summary>
+    private readonly int indexedMembers;
+
+    private QmpMessage(QmpMessageKind kind, string? eventName, long seconds, long microseconds, long? id, int dataStart, int dataLength, int indexedMembers = -1)
     {
         Kind = kind;
         EventName = eventName;
@@ -28,6 +33,7 @@ internal readonly struct QmpMessage
         Id = id;
         this.dataStart = dataStart;
         this.dataLength = dataLength;
+        this.indexedMembers = indexedMembers;
     }
 
     public QmpMessageKind Kind { get; }
@@ -43,8 +49,84 @@ internal readonly struct QmpMessage
 
     public ReadOnlySpan<byte> Data(ReadOnlySpan<byte> line) => line.Slice(dataStart, dataLength);
 
+    /// <summary>
+    /// The event's data with its members indexed in <paramref name="members"/>, the buffer given to
+    /// <see cref="Parse(ReadOnlySpan{byte}, Span{QmpDataMember})"/> (indexed there, or now for a line in another shape).
+    /// </summary>
+    public QmpEventData EventData(ReadOnlySpan<byte> line, Span<QmpDataMember> members) =>
+        indexedMembers >= 0 ? new QmpEventData(Data(line), members[..indexedMembers]) : QmpEventData.IndexValidated(Data(line), members);
+
     /// <exception cref="JsonException">The line is not a JSON object.</exception>
-    public static QmpMessage Parse(ReadOnlySpan<byte> line)
+    public static QmpMessage Parse(ReadOnlySpan<byte> line) => Parse(line, []);
+
+    /// <summary>As <see cref="Parse(ReadOnlySpan{byte})"/>; an event's data members are indexed into <paramref name="members"/> on the way.</summary>
+    /// <exception cref="JsonException">The line is not a JSON object.</exception>
+    public static QmpMessage Parse(ReadOnlySpan<byte> line, Span<QmpDataMember> members) =>
+        TryParseQemuEvent(line, members, out var message) ? message : ParseAnyShape(line);
+
+    /// <summary>
+    /// An event exactly as QEMU serialises it (qobject's JSON writer: fixed member order, ", " and ": " spacing):
+    /// <c>{"timestamp": {"seconds": S, "microseconds": U}, "event": "NAME"}</c>, or with <c>, "data": {...}</c> before
+    /// the closing brace. False for anything else (other spacing, signs, leading zeros, more than 18 digits, a name
+    /// beyond [A-Za-z0-9_-], data not an object or not valid JSON): such a line is read by <see cref="ParseAnyShape"/>,
+    /// which accepts or rejects it. The data object is validated and indexed in one <see cref="Utf8JsonReader"/> pass.
+    /// </summary>
+    public static bool TryParseQemuEvent(ReadOnlySpan<byte> line, Span<QmpDataMember> members, out QmpMessage message)
+    {
+        message = default;
+        var at = 0;
+        if (!Literal(line, ref at, "{\"timestamp\": {\"seconds\": "u8)
+            || !Digits(line, ref at, out var seconds)
+            || !Literal(line, ref at, ", \"microseconds\": "u8)
+            || !Digits(line, ref at, out var microseconds)
+            || !Literal(line, ref at, "}, \"event\": \""u8))
+        {
+            return false;
+        }
+
+        var nameStart = at;
+        while (at < line.Length && IsNameByte(line[at]))
+        {
+            at++;
+        }
+
+        var name = line[nameStart..at];
+        if (name.IsEmpty || name.Length > MaxFastEventName || !Literal(line, ref at, "\""u8))
+        {
+            return false;
+        }
+
+        if (at == line.Length - 1 && line[at] == (byte)'}')
+        {
+            message = new QmpMessage(QmpMessageKind.Event, Utf8Interner.EventNames.Intern(name), seconds, microseconds, null, 0, 0, 0);
+            return true;
+        }
+
+        if (!Literal(line, ref at, ", \"data\": "u8) || line[^1] != (byte)'}')
+        {
+            return false;
+        }
+
+        try
+        {
+            if (!QmpEventData.TryReadObject(line[at..^1], members, out var data))
+            {
+                return false;
+            }
+
+            message = new QmpMessage(QmpMessageKind.Event, Utf8Interner.EventNames.Intern(name), seconds, microseconds, null, at, line.Length - 1 - at, data.IsIndexed ? data.MemberCount : -1);
+            return true;
+        }
+        catch (JsonException)
+        {
+            // Not valid JSON: the general reader says why.
+            return false;
+        }
+    }
+
+    /// <summary>Any top-level member order and spacing, in one <see cref="Utf8JsonReader"/> pass.</summary>
+    /// <exception cref="JsonException">The line is not a JSON object.</exception>
+    public static QmpMessage ParseAnyShape(ReadOnlySpan<byte> line)
     {
         var reader = new Utf8JsonReader(line);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -160,6 +242,44 @@ internal readonly struct QmpMessage
         var reader = new Utf8JsonReader(line);
         return JsonElement.ParseValue(ref reader);
     }
+
+    /// <summary>QEMU's event names are upper-case identifiers well under this; longer ones take the general reader.</summary>
+    private const int MaxFastEventName = 64;
+
+    /// <summary>18 decimal digits always fit a long: longer numbers take the general reader.</summary>
+    private const int MaxFastDigits = 18;
+
+    private static bool Literal(ReadOnlySpan<byte> line, ref int at, ReadOnlySpan<byte> expected)
+    {
+        if (!line[at..].StartsWith(expected))
+        {
+            return false;
+        }
+
+        at += expected.Length;
+        return true;
+    }
+
+    /// <summary>A non-negative JSON integer without leading zeros and of at most <see cref="MaxFastDigits"/> digits.</summary>
+    private static bool Digits(ReadOnlySpan<byte> line, ref int at, out long value)
+    {
+        value = 0;
+        var start = at;
+        while (at < line.Length && (uint)(line[at] - '0') <= 9)
+        {
+            if (at - start < MaxFastDigits)
+            {
+                value = (value * 10) + (line[at] - '0');
+            }
+
+            at++;
+        }
+
+        var length = at - start;
+        return length is > 0 and <= MaxFastDigits && (line[start] != '0' || length == 1);
+    }
+
+    private static bool IsNameByte(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a' || (uint)(b - '0') <= 9 || b is (byte)'_' or (byte)'-';
 
     private static string Number(JsonElement parent, string name) =>
         parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "0";

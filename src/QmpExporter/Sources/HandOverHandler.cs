@@ -44,7 +44,7 @@ internal sealed class HandOverHandler : IQmpEventHandler
             }
             else
             {
-                buffered.Add(new Buffered(evt.Name, evt.Seconds, evt.Microseconds, evt.Data.ToArray(), null, null));
+                buffered.Add(new Buffered(evt.Name, evt.Seconds, evt.Microseconds, evt.Data.Json.ToArray(), null, null));
             }
         }
     }

@@ -132,6 +132,7 @@ internal sealed class FakeQmpConnection(Socket socket, int number) : IDisposable
 {
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly List<string> answered = [];
+    private readonly List<long> answeredAt = [];
     private long bytesSent;
 
     /// <summary>1 for the first connection the server accepted, 2 for the next, ...</summary>
@@ -309,11 +310,24 @@ internal sealed class FakeQmpConnection(Socket socket, int number) : IDisposable
         socket.Dispose();
     }
 
+    /// <summary>When each of <see cref="Answered"/> was answered (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+    public IReadOnlyList<(string Command, long At)> AnsweredAt
+    {
+        get
+        {
+            lock (answered)
+            {
+                return [.. answered.Zip(answeredAt)];
+            }
+        }
+    }
+
     private void Answer(QmpRequest request)
     {
         lock (answered)
         {
             answered.Add(request.Execute);
+            answeredAt.Add(System.Diagnostics.Stopwatch.GetTimestamp());
         }
     }
 
