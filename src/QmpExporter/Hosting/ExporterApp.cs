@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using QmpExporter.Configuration;
+using QmpExporter.Libvirt;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -45,7 +46,7 @@ internal static class ExporterApp
     {
         var shorthandVms = new List<KeyValuePair<string, string?>>();
         var errors = new List<string>();
-        var rest = VmShorthand.Extract(args, shorthandVms, errors);
+        var rest = LibvirtShorthand.Extract(VmShorthand.Extract(args, shorthandVms, errors), shorthandVms);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), errors);
@@ -74,6 +75,7 @@ internal static class ExporterApp
         services.AddSingleton<ExporterMetrics>();
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
+        LibvirtServices.Add(services);
 
         AddTracing(builder);
         var app = builder.Build();

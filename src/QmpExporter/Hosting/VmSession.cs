@@ -37,6 +37,12 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         this.logger = logger;
         vm = new VmContext(name, series, clientOptions.TimeProvider, logger) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
         protocolErrorLog = new LogThrottle(clientOptions.TimeProvider, TimeSpan.FromSeconds(10));
+        StartSeries(series);
+    }
+
+    /// <summary>The series every VM has from the start, whichever way it is watched.</summary>
+    public static void StartSeries(VmSeries series)
+    {
         series.Set(MetricCatalog.Up, SeriesKey.None, 0);
         foreach (var counter in (MetricFamily[])[MetricCatalog.Connects, MetricCatalog.Disconnects, MetricCatalog.Stops, MetricCatalog.QuorumFailures])
         {

@@ -24,9 +24,9 @@ internal sealed class QemuVersionQuery : IStateQuery
     }
 
     /// <summary>Sets <c>qemu_info</c> to exactly these labels.</summary>
-    public static void SetInfo(VmSeries series, string version, string package)
+    public static void SetInfo(VmSeries series, string version, string package, string uuid = "")
     {
-        var key = new SeriesKey(version, package);
+        var key = new SeriesKey(version, package, uuid);
         if (series.Get(MetricCatalog.QemuInfo, key) is null)
         {
             series.Clear(MetricCatalog.QemuInfo);

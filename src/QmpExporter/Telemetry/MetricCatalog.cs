@@ -33,7 +33,7 @@ internal static class MetricCatalog
         "Label sets not exported because the VM reached the per-metric series cap (QmpExporter:MaxSeriesPerVm).", ["metric"], 64);
 
     public static readonly MetricFamily QemuInfo = Add("qemu_info", MetricKind.Gauge,
-        "1 with QEMU's version and distribution package as labels, from the QMP greeting.", ["version", "package"], 1);
+        "1 with QEMU's version and distribution package as labels, from the QMP greeting (for libvirt domains from the domain's emulator), and the VM's UUID where known (libvirt domains).", ["version", "package", "uuid"], 1);
 
     public static readonly MetricFamily VmRunning = Add("qemu_vm_running", MetricKind.Gauge,
         "1 while the VM's run state is 'running' (QMP query-status, STOP/RESUME events), else 0.", [], 1);
@@ -111,6 +111,10 @@ internal static class MetricCatalog
 
     public static readonly MetricFamily QuorumFailures = Add("qemu_quorum_failures_total", MetricKind.Counter,
         "Quorum reads where no two children agreed (QMP QUORUM_FAILURE). A lower bound: QEMU sends at most one per second.", [], 1);
+
+    public static readonly MetricFamily BlockNodeInfo = Add("qemu_block_node_info", MetricKind.Gauge,
+        "1 for each block node of a libvirt domain's disks, joining QEMU's node name (libvirt-N-format) to libvirt's disk target and QEMU's device id; kept current as nodes are renamed by blockcopy, commit, snapshots and media changes.",
+        ["node_name", "device", "target"], Configured);
 
     public static IReadOnlyList<MetricFamily> All => Families;
 
