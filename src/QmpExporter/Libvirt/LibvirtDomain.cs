@@ -48,6 +48,9 @@ internal sealed class LibvirtDomain : IAsyncDisposable
 
     public string Uuid { get; private set; } = "";
 
+    /// <summary>libvirt's id of the domain's current or last run: events of a run that already stopped are late, not a new start.</summary>
+    public uint RunId { get; private set; }
+
     /// <summary>Bumped on every start and stop, so that a departure scheduled before a restart does nothing.</summary>
     public int Generation { get; private set; }
 
@@ -94,6 +97,7 @@ internal sealed class LibvirtDomain : IAsyncDisposable
         }
 
         Uuid = uuid;
+        RunId = LibvirtNative.virDomainGetID(domain);
         Generation++;
         if (started || old == 0 && Series.Get(MetricCatalog.Connects, SeriesKey.None) == 0)
         {

@@ -91,6 +91,10 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library)]
     public static partial nint virDomainGetConnect(nint dom);
 
+    /// <summary>The domain's id: new for every run of the domain.</summary>
+    [LibraryImport(Library)]
+    public static partial uint virDomainGetID(nint dom);
+
     [LibraryImport(Library)]
     public static partial nint virDomainGetName(nint dom);
 

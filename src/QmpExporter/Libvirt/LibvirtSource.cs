@@ -279,7 +279,9 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
         var name = LibvirtNative.DomainName(dom);
         lock (domains)
         {
-            if (domains.TryGetValue(name, out var known) && known.Attached)
+            // An event of a run that stopped (libvirt may relay QEMU's last events after the domain's stop) counts
+            // for the domain but does not start it again.
+            if (domains.TryGetValue(name, out var known) && (known.Attached || known.RunId == LibvirtNative.virDomainGetID(dom)))
             {
                 return known;
             }
