@@ -4,7 +4,7 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-ensure_packages qemu-system-x86 qemu-utils prometheus prometheus-alertmanager systemd unzip
+ensure_packages qemu-system-x86 qemu-utils prometheus prometheus-alertmanager systemd unzip libvirt-daemon-system libvirt-clients libvirt0
 command -v npm >/dev/null || ensure_packages nodejs npm
 
 # npm tools, pinned by tools/package-lock.json; reinstalled only when the lock changes.
