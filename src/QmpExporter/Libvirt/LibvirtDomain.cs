@@ -54,6 +54,9 @@ internal sealed class LibvirtDomain : IAsyncDisposable
     /// <summary>Bumped on every start and stop, so that a departure scheduled before a restart does nothing.</summary>
     public int Generation { get; private set; }
 
+    /// <summary>True from a start (or discovery) to a stop: unlike <see cref="Attached"/>, a lost connection to libvirt does not change it.</summary>
+    public bool Running { get; private set; }
+
     public bool Attached
     {
         get
@@ -97,6 +100,7 @@ internal sealed class LibvirtDomain : IAsyncDisposable
         }
 
         Uuid = uuid;
+        Running = true;
         RunId = LibvirtNative.virDomainGetID(domain);
         Generation++;
         if (started || old == 0 && Series.Get(MetricCatalog.Connects, SeriesKey.None) == 0)
@@ -133,6 +137,7 @@ internal sealed class LibvirtDomain : IAsyncDisposable
             Series.Clear(MetricCatalog.VmStatus);
             if (stopped)
             {
+                Running = false;
                 Generation++;
                 Series.Add(MetricCatalog.Disconnects, SeriesKey.None);
                 Log.LibvirtDomainStopped(logger, Name);

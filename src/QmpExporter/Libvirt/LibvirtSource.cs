@@ -190,7 +190,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
         NativeMemory.Free(list);
 
         // Domains that stopped while the exporter was not connected.
-        foreach (var domain in Domains.Where(d => !running.Contains(d.Name) && d.Attached))
+        foreach (var domain in Domains.Where(d => !running.Contains(d.Name) && d.Running))
         {
             Stopped(domain.Name);
         }
