@@ -120,6 +120,11 @@ internal static class Cli
     {
         try
         {
+            if (args.Length > 0 && args[0] == "dial-in")
+            {
+                return await DialInBench.RunAsync(args[1..]);
+            }
+
             if (args.Length > 0 && args[0] == "serve")
             {
                 return await FakeQemu.RunAsync(args[1..]).ConfigureAwait(false);

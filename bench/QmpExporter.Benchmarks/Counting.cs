@@ -1,5 +1,6 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Diagnostics;
+using QmpExporter.Mappings;
 using QmpExporter.Qmp;
 using QmpExporter.Telemetry;
 
@@ -83,7 +84,7 @@ internal static class Counting
             for (var i = pending.Count - 1; i >= 0; i--)
             {
                 var e = pending[i];
-                if (registry.Find(e.Vm)?.Get(MetricCatalog.Events, new SeriesKey(e.LastName)) >= e.LastCount)
+                if (registry.Find(e.Vm)?.Get(MetricCatalog.Events.With("event", e.LastName)) >= e.LastCount)
                 {
                     pending.RemoveAt(i);
                 }
@@ -121,7 +122,7 @@ internal static class Counting
         var sum = 0L;
         foreach (var name in e.Counts.Keys)
         {
-            sum += (long)(series.Get(MetricCatalog.Events, new SeriesKey(name)) ?? 0);
+            sum += (long)(series.Get(MetricCatalog.Events.With("event", name)) ?? 0);
         }
 
         return sum;
@@ -181,7 +182,7 @@ internal static class Counting
 
             foreach (var reason in QmpProtocolErrorReasons.All)
             {
-                protocolErrors += (long)(series.Get(MetricCatalog.ProtocolErrors, new SeriesKey(reason)) ?? 0);
+                protocolErrors += (long)(series.Get(SessionMetrics.ProtocolErrors.With("reason", reason)) ?? 0);
             }
 
             measurements.Clear();

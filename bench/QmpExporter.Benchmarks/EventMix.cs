@@ -1,4 +1,5 @@
 using System.Text;
+using QmpExporter.Wire;
 
 namespace QmpExporter.Benchmarks;
 
@@ -219,9 +220,7 @@ internal sealed class EventMix
                 micros -= 1_000_000;
             }
 
-            var line = data is null
-                ? $"{{\"timestamp\": {{\"seconds\": {seconds}, \"microseconds\": {micros}}}, \"event\": \"{name}\"}}\r\n"
-                : $"{{\"timestamp\": {{\"seconds\": {seconds}, \"microseconds\": {micros}}}, \"event\": \"{name}\", \"data\": {data}}}\r\n";
+            var line = Qemu72Wire.Event(name, data, seconds, micros) + Qemu72Wire.LineEnd;
             lineStart[i] = utf8Length;
             utf8Length += Encoding.UTF8.GetByteCount(line);
             text.Append(line);

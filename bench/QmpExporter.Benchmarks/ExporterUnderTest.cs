@@ -1,12 +1,13 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using QmpExporter.Hosting;
+using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Benchmarks;
@@ -172,7 +173,7 @@ internal sealed class ExporterUnderTest : IAsyncDisposable
         long inRegistry = 0, scraped = 0;
         var differences = new List<string>();
         var measurements = new List<System.Diagnostics.Metrics.Measurement<double>>();
-        foreach (var family in MetricCatalog.All)
+        foreach (var family in EventMappings.Catalog)
         {
             long count = 0;
             foreach (var vm in registry.Vms)

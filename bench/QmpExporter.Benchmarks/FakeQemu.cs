@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using QmpExporter.Wire;
 
 namespace QmpExporter.Benchmarks;
 
@@ -18,7 +19,7 @@ internal static class FakeQemu
     public const int ChunkBytes = 64 * 1024;
 
     public static readonly byte[] Greeting =
-        Encoding.UTF8.GetBytes("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}, \"capabilities\": [\"oob\"]}}\r\n");
+        Encoding.UTF8.GetBytes(Qemu72Wire.Greeting + Qemu72Wire.LineEnd);
 
     /// <summary>One group of sockets <c>DIR/PREFIX{i}.sock</c>, i in [0, Count), each flooding <c>Events</c> events per connection.</summary>
     public readonly record struct Group(string Prefix, int Count, long Events)
@@ -77,7 +78,7 @@ internal static class FakeQemu
             while (true)
             {
                 var socket = await listener.AcceptAsync().ConfigureAwait(false);
-                _ = new Connection(socket, tag, events, offset, mix).RunAsync();
+                _ = ServeAsync(new Connection(socket, tag, events, offset, mix));
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -86,9 +87,19 @@ internal static class FakeQemu
         }
     }
 
-    private sealed class Connection(Socket socket, string tag, long events, int offset, EventMix mix)
+    private static async Task ServeAsync(Connection connection)
+    {
+        using (connection)
+        {
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Connection(Socket socket, string tag, long events, int offset, EventMix mix) : IDisposable
     {
         private readonly SemaphoreSlim writeLock = new(1, 1);
+
+        public void Dispose() => writeLock.Dispose();
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> commands = new(StringComparer.Ordinal);
 
         public async Task RunAsync()
@@ -261,13 +272,11 @@ internal static class FakeQemu
             }
             catch (JsonException)
             {
-                return Encoding.UTF8.GetBytes("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error\"}}\r\n");
+                return Encoding.UTF8.GetBytes(Qemu72Wire.ParseError + Qemu72Wire.LineEnd);
             }
 
-            string Ok(string value) => id is null ? $"{{\"return\": {value}}}\r\n" : $"{{\"return\": {value}, \"id\": {id}}}\r\n";
-            string Error(string cls, string desc) => id is null
-                ? $"{{\"error\": {{\"class\": \"{cls}\", \"desc\": \"{desc}\"}}}}\r\n"
-                : $"{{\"id\": {id}, \"error\": {{\"class\": \"{cls}\", \"desc\": \"{desc}\"}}}}\r\n";
+            string Ok(string value) => Qemu72Wire.Return(value, id) + Qemu72Wire.LineEnd;
+            string Error(string cls, string desc) => Qemu72Wire.Error(cls, desc, id) + Qemu72Wire.LineEnd;
 
             string reply;
             if (!negotiated)
@@ -279,21 +288,21 @@ internal static class FakeQemu
                 }
                 else
                 {
-                    reply = Error("CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'");
+                    reply = Error("CommandNotFound", Qemu72Wire.NegotiationExpected);
                 }
             }
             else
             {
                 reply = command switch
                 {
-                    "qmp_capabilities" => Error("CommandNotFound", "Capabilities negotiation is already complete, command ignored"),
+                    "qmp_capabilities" => Error("CommandNotFound", Qemu72Wire.NegotiationDone),
                     "query-version" => Ok(Replies.Version),
                     "query-status" => Ok(Replies.Status),
                     "query-block" => Ok(Replies.Block),
                     "query-block-jobs" => Ok(Replies.BlockJobs),
                     "query-migrate" => Ok(Replies.Migrate),
                     "query-blockstats" => Ok(Replies.BlockStats),
-                    _ => Error("CommandNotFound", $"The command {command} has not been found"),
+                    _ => Error("CommandNotFound", Qemu72Wire.CommandNotFound(command ?? "")),
                 };
             }
 
@@ -304,9 +313,9 @@ internal static class FakeQemu
     /// <summary>QEMU 7.2's answers (member order as QEMU's QDict writes them) for the drives, jobs and migration the events talk about.</summary>
     private static class Replies
     {
-        public const string Version = "{\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}";
+        public const string Version = Qemu72Wire.Version;
 
-        public const string Status = "{\"status\": \"running\", \"singlestep\": false, \"running\": true}";
+        public const string Status = Qemu72Wire.RunningStatus;
 
         public const string BlockJobs = "[{\"auto-finalize\": true, \"io-status\": \"ok\", \"device\": \"job-mirror\", \"auto-dismiss\": true, \"busy\": false, \"len\": 33554432, \"offset\": 33554432, \"status\": \"ready\", \"paused\": false, \"speed\": 33554432, \"ready\": true, \"type\": \"mirror\"}, {\"auto-finalize\": true, \"io-status\": \"ok\", \"device\": \"job-ignore\", \"auto-dismiss\": true, \"busy\": true, \"len\": 33554432, \"offset\": 12582912, \"status\": \"running\", \"paused\": false, \"speed\": 0, \"ready\": false, \"type\": \"mirror\"}]";
 

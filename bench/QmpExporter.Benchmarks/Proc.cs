@@ -138,7 +138,7 @@ internal static class Proc
         settled = settled with { RssAggressive = Rss, CommittedAggressive = GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes, Malloc = MallocFigures() };
         try
         {
-            MallocTrim(0);
+            _ = MallocTrim(0);
         }
         catch (EntryPointNotFoundException)
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Benchmarks;
@@ -19,8 +20,8 @@ internal static class Splits
     public static List<(string Name, double Share, Split Cost)> ByEventName(long eventsPerName)
     {
         var mix = EventMix.Shared;
-        var registry = new VmRegistry();
-        var vm = new VmContext("split-by-name", registry.GetOrAdd("split-by-name"), TimeProvider.System, NullLogger.Instance);
+        var registry = new VmRegistry(EventMappings.Catalog);
+        var vm = new VmContext("split-by-name", registry.GetOrAdd("split-by-name"), TimeProvider.System, NullLogger.Instance, new SpanSource());
         var result = new List<(string, double, Split)>();
         foreach (var group in Enumerable.Range(0, mix.Count).GroupBy(i => mix.Names[i]))
         {
@@ -52,8 +53,8 @@ internal static class Splits
     {
         var mix = EventMix.Shared;
         var lines = Enumerable.Range(0, mix.Count).Select(i => mix.Line(i)[..^2]).ToArray(); // without CRLF, as the framer hands them over
-        var registry = new VmRegistry();
-        var vm = new VmContext("split", registry.GetOrAdd("split"), TimeProvider.System, NullLogger.Instance);
+        var registry = new VmRegistry(EventMappings.Catalog);
+        var vm = new VmContext("split", registry.GetOrAdd("split"), TimeProvider.System, NullLogger.Instance, new SpanSource());
 
         long sink = 0;
         Split Run(long count, bool dispatch)

@@ -33,6 +33,18 @@ internal sealed class ExporterOptions
 
     /// <summary>How long a finished block job's gauges stay, so that a scrape sees its final offset.</summary>
     public TimeSpan FinishedJobRetention { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A unix socket QEMUs dial in to (<c>--listen PATH</c>); none by default.</summary>
+    public ListenOptions Listen { get; set; } = new();
+
+    /// <summary>Globs of QMP server sockets that come and go (<c>--discover GLOB</c>).</summary>
+    public DiscoverOptions Discover { get; set; } = new();
+
+    /// <summary>How long the series of a VM that left (its QEMU exited, its socket file went) stay before they are released.</summary>
+    public TimeSpan DepartedVmGrace { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Lets a socket or glob point at libvirt's or Proxmox's own monitors. Risky: see README "Management sockets".</summary>
+    public bool AllowManagementSockets { get; set; }
 }
 
 internal sealed class VmOptions

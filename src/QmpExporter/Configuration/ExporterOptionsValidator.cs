@@ -12,7 +12,8 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
 {
     public ValidateOptionsResult Validate(string? name, ExporterOptions options)
     {
-        var errors = VmErrors(options.Vms);
+        var errors = VmErrors(options.Vms, options.AllowManagementSockets);
+        errors.AddRange(SourceErrors(options, configuration?.GetSection(ExporterOptions.Section + ":Discover:Globs").GetChildren().Select(c => c.Path).ToArray()));
         Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes >= 1024, "must be at least 1024");
         Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm >= 1, "must be at least 1");
         foreach (var (key, value) in new[]
@@ -35,7 +36,7 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
     }
 
     /// <summary>What is wrong with a VM list: the part of the section a reload applies.</summary>
-    public List<string> VmErrors(IReadOnlyList<VmOptions> vms)
+    public List<string> VmErrors(IReadOnlyList<VmOptions> vms, bool allowManagementSockets = false)
     {
         var errors = new List<string>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -63,6 +64,40 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
             {
                 errors.Add($"{key}:Socket {error}");
             }
+        }
+
+        if (!allowManagementSockets)
+        {
+            errors.AddRange(ManagementSockets.VmErrors(vms, keys));
+        }
+
+        return errors;
+    }
+
+    /// <summary>What is wrong with the listening socket, the discovery globs and the grace.</summary>
+    public static List<string> SourceErrors(ExporterOptions options, IReadOnlyList<string>? globKeys = null)
+    {
+        var errors = new List<string>();
+        var listen = options.Listen;
+        if (listen.Path.Length > 0)
+        {
+            if (!QmpEndpoint.TryParse(listen.Path, out var endpoint, out var error) || !endpoint.IsUnix || listen.Path.StartsWith("unix:", StringComparison.Ordinal))
+            {
+                errors.Add($"{ExporterOptions.Section}:Listen:Path {error ?? $"'{listen.Path}' must be a plain unix socket path"}");
+            }
+
+            if (Sources.UnixSocketFile.TryParseMode(listen.Mode) is null)
+            {
+                errors.Add($"{ExporterOptions.Section}:Listen:Mode '{listen.Mode}' is not an octal mode such as 0660");
+            }
+        }
+
+        errors.AddRange(Sources.SocketGlob.Errors(options.Discover, globKeys));
+        Positive(errors, "DepartedVmGrace", options.DepartedVmGrace > TimeSpan.Zero, "must be a positive duration such as 00:05:00");
+        Positive(errors, "Discover:RescanInterval", options.Discover.RescanInterval > TimeSpan.Zero, "must be a positive duration such as 00:00:02");
+        if (!options.AllowManagementSockets)
+        {
+            errors.AddRange(ManagementSockets.SourceErrors(options, globKeys));
         }
 
         return errors;

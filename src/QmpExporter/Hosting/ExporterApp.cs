@@ -8,6 +8,8 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using QmpExporter.Configuration;
 using QmpExporter.Libvirt;
+using QmpExporter.Mappings;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -41,12 +43,24 @@ internal static class ExporterApp
                 .AddOtlpExporter());
     }
 
+    /// <summary>The dial-in socket and the discovered sockets, after the configured VMs (their names come first).</summary>
+    private static void AddSources(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new Sources.DepartedVms(
+            sp.GetRequiredService<VmRegistry>(), sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DepartedVmGrace,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Sources.DepartedVms>>()));
+        services.AddSingleton<Sources.ListeningSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<Sources.ListeningSource>());
+        services.AddSingleton<Sources.DiscoverySource>();
+        services.AddHostedService(sp => sp.GetRequiredService<Sources.DiscoverySource>());
+    }
+
     /// <exception cref="OptionsValidationException">A <c>--vm</c> shorthand or a setting is invalid.</exception>
     public static WebApplication Build(string[] args)
     {
         var shorthandVms = new List<KeyValuePair<string, string?>>();
         var errors = new List<string>();
-        var rest = LibvirtShorthand.Extract(VmShorthand.Extract(args, shorthandVms, errors), shorthandVms);
+        var rest = LibvirtShorthand.Extract(SourceShorthand.Extract(VmShorthand.Extract(args, shorthandVms, errors), shorthandVms, errors), shorthandVms);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), errors);
@@ -71,10 +85,12 @@ internal static class ExporterApp
         services.AddSingleton(sp => new ExporterOptionsValidator(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<IValidateOptions<ExporterOptions>>(sp => sp.GetRequiredService<ExporterOptionsValidator>());
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new VmRegistry(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
+        services.AddSingleton(sp => new VmRegistry(EventMappings.Catalog, sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
         services.AddSingleton<ExporterMetrics>();
+        services.AddSingleton<SpanSource>();
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
+        AddSources(services);
         LibvirtServices.Add(services);
 
         AddTracing(builder);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using QmpExporter.Qmp;
 
 namespace QmpExporter.Hosting;
 
@@ -6,10 +7,10 @@ namespace QmpExporter.Hosting;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "VM {Vm}: connected to QEMU {Version} ({Package}) at {Endpoint}")]
-    public static partial void Connected(ILogger logger, string vm, string version, string package, string endpoint);
+    public static partial void Connected(ILogger logger, string vm, string version, string package, QmpEndpoint endpoint);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "VM {Vm}: QMP session at {Endpoint} ended: {Reason}")]
-    public static partial void Disconnected(ILogger logger, string vm, string endpoint, string reason);
+    public static partial void Disconnected(ILogger logger, string vm, QmpEndpoint endpoint, string reason);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "VM {Vm}: {Problem}; retrying in {DelaySeconds:0.0} s")]
     public static partial void ConnectFailed(ILogger logger, string vm, string problem, double delaySeconds);
@@ -27,7 +28,7 @@ internal static partial class Log
     public static partial void SessionCrashed(ILogger logger, string vm, Exception exception);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Watching {Count} VMs: added {Added}, removed {Removed}")]
-    public static partial void VmsChanged(ILogger logger, int count, string added, string removed);
+    public static partial void VmsChanged(ILogger logger, int count, IEnumerable<string> added, IEnumerable<string> removed);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Configuration change rejected, keeping the previous VM list: {Errors}")]
     public static partial void ReloadRejected(ILogger logger, string errors);

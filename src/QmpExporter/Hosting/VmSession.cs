@@ -2,19 +2,22 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Sources;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
 
 /// <summary>
-/// The supervised QMP session of one VM: connects, negotiates, runs every state query after each (re)connect, again
-/// when an event asks for it and on a timer while something runs, and reconnects with capped exponential backoff and
-/// jitter. Nothing escapes it: a failing, hanging or flooding VM only ever affects its own series.
+/// The supervised QMP session of one VM: connects, negotiates, has its <see cref="QueryScheduler"/> run the state
+/// queries, tells the mappings of its life (<see cref="EventMappings"/>' hooks), and reconnects with capped exponential
+/// backoff and jitter. Nothing escapes it: a failing, hanging or flooding VM only ever affects its own series.
 /// </summary>
 internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
 {
     private const string EndOfStream = "end of stream (QEMU exited or closed the monitor)";
 
+    private readonly IQmpConnector connector;
     private readonly QmpClientOptions clientOptions;
     private readonly PollSettings polling;
     private readonly TimeSpan minDelay;
@@ -26,53 +29,39 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     private readonly LogThrottle protocolErrorLog;
     private Task running = Task.CompletedTask;
 
-    public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger)
+    public VmSession(string name, QmpEndpoint endpoint, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger, SpanSource spans)
+        : this(name, new DialConnector(endpoint), series, clientOptions, polling, minDelay, maxDelay, logger, spans)
+    {
+    }
+
+    /// <summary>A session whose connections come from <paramref name="connector"/>: dialled, or handed over by a listening socket.</summary>
+    public VmSession(string name, IQmpConnector connector, VmSeries series, QmpClientOptions clientOptions, PollSettings polling, TimeSpan minDelay, TimeSpan maxDelay, ILogger logger, SpanSource spans)
     {
         Name = name;
-        Endpoint = endpoint;
+        this.connector = connector;
         this.clientOptions = clientOptions;
         this.polling = polling;
         this.minDelay = minDelay;
         this.maxDelay = maxDelay;
         this.logger = logger;
-        vm = new VmContext(name, series, clientOptions.TimeProvider, logger) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
+        vm = new VmContext(name, series, clientOptions.TimeProvider, logger, spans) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
         protocolErrorLog = new LogThrottle(clientOptions.TimeProvider, TimeSpan.FromSeconds(10));
-        StartSeries(series);
-    }
-
-    /// <summary>The series every VM has from the start, whichever way it is watched.</summary>
-    public static void StartSeries(VmSeries series)
-    {
-        series.Set(MetricCatalog.Up, SeriesKey.None, 0);
-        foreach (var counter in (MetricFamily[])[MetricCatalog.Connects, MetricCatalog.Disconnects, MetricCatalog.Stops, MetricCatalog.QuorumFailures])
-        {
-            series.Add(counter, SeriesKey.None, 0);
-        }
-
-        // Counters of rare outcomes exist from the start, so that increase() sees their first event.
-        foreach (var reason in QmpProtocolErrorReasons.All)
-        {
-            series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(reason), 0);
-        }
-
-        foreach (var result in (string[])["completed", "failed", "cancelled"])
-        {
-            series.Add(MetricCatalog.Migrations, new SeriesKey(result), 0);
-        }
-
-        foreach (var result in (string[])["completed", "failed"])
-        {
-            series.Add(MetricCatalog.Dumps, new SeriesKey(result), 0);
-        }
+        series.Seed();
     }
 
     public string Name { get; }
 
-    public QmpEndpoint Endpoint { get; }
+    public QmpEndpoint Endpoint => connector.Endpoint;
+
+    /// <summary>Who the current (or last) connection's peer is.</summary>
+    public VmIdentity Identity => vm.Identity;
+
+    /// <summary>Called after each established connection ended, before the next is sought; not when the session stops.</summary>
+    public Action<VmSession>? ConnectionEnded { get; init; }
 
     public VmSeries Series => vm.Series;
 
-    public bool IsUp => Series.Get(MetricCatalog.Up, SeriesKey.None) == 1;
+    public bool IsUp => Series.Get(SessionMetrics.Up) == 1;
 
     private TimeProvider Time => clientOptions.TimeProvider;
 
@@ -83,21 +72,14 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         await stopping.CancelAsync().ConfigureAwait(false);
         await running.ConfigureAwait(false);
         stopping.Dispose();
-        vm.Jobs.EndAllSpans();
-        vm.Traces.EndAll();
-
-        // The jobs' tracker goes with this session; a session on a new socket re-queries the jobs that still run.
-        foreach (var family in (MetricFamily[])[MetricCatalog.BlockJobOffset, MetricCatalog.BlockJobLen, MetricCatalog.BlockJobSpeed, MetricCatalog.BlockJobReady])
-        {
-            Series.Clear(family);
-        }
+        EventMappings.Removed(vm);
     }
 
     public void OnEvent(in QmpEvent evt) => EventMappings.Dispatch(evt, vm);
 
     public void OnProtocolError(string reason, string detail)
     {
-        Series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(reason));
+        Series.Add(SessionMetrics.ProtocolErrors.With("reason", reason));
         if (protocolErrorLog.TryEnter(out var suppressed))
         {
             Log.ProtocolError(logger, Name, reason, detail, suppressed);
@@ -113,7 +95,8 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             string? problem = null;
             try
             {
-                var client = await QmpClient.ConnectAsync(Endpoint, this, clientOptions, cancellationToken).ConfigureAwait(false);
+                var (client, identity) = await connector.ConnectAsync(this, clientOptions, cancellationToken).ConfigureAwait(false);
+                vm.Identity = identity;
                 var ended = "an unexpected error";
                 try
                 {
@@ -129,6 +112,10 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
                 {
                     // After the client is disposed: no event or reply can write the run state back afterwards.
                     OnDisconnected(cancellationToken.IsCancellationRequested ? "stopped (VM removed, its socket changed, or the exporter is stopping)" : ended);
+                    if (!cancellationToken.IsCancellationRequested)
+                    {
+                        ConnectionEnded?.Invoke(this);
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -139,7 +126,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             {
                 if (e is QmpProtocolException protocol)
                 {
-                    Series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(protocol.Reason));
+                    Series.Add(SessionMetrics.ProtocolErrors.With("reason", protocol.Reason));
                 }
 
                 problem = e.Message;
@@ -148,6 +135,12 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             {
                 Log.SessionCrashed(logger, Name, e);
                 problem = e.Message;
+            }
+
+            if (!connector.BacksOff)
+            {
+                // The next connection is awaited, not dialled: nothing to back off from.
+                continue;
             }
 
             var delay = Backoff(attempt++);
@@ -171,38 +164,34 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             }
         }
 
-        Series.Set(MetricCatalog.Up, SeriesKey.None, 0);
+        Series.Set(SessionMetrics.Up, 0);
     }
 
     /// <summary>Serves one negotiated connection until it ends; returns why it ended.</summary>
     private async Task<string> ServeAsync(QmpClient client, CancellationToken cancellationToken)
     {
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var lastRun = new DateTimeOffset?[EventMappings.Queries.Count];
-        var failedOnce = new bool[EventMappings.Queries.Count];
+        var queries = new QueryScheduler(vm, polling, logger);
+        var resynced = false;
         vm.Request(VmQuery.All);
         Task<bool>? wake = null;
         try
         {
             while (true)
             {
-                var requested = vm.TakeRequests();
-                for (var i = 0; i < EventMappings.Queries.Count; i++)
+                await queries.RunDueAsync(client, connection.Token).ConfigureAwait(false);
+                if (!resynced)
                 {
-                    var query = EventMappings.Queries[i];
-                    if (requested.HasFlag(query.Query) || IsDue(query, lastRun[i]))
-                    {
-                        lastRun[i] = Time.GetUtcNow();
-                        await RunQueryAsync(client, query, failedOnce, i, connection.Token).ConfigureAwait(false);
-                    }
+                    resynced = true;
+                    EventMappings.Resynced(vm);
                 }
 
                 // Up only once the state queries after the connect are in: the first scrape that shows a VM up is right.
-                Series.Set(MetricCatalog.Up, SeriesKey.None, 1);
+                Series.Set(SessionMetrics.Up, 1);
 
                 wake ??= wakeUps.Reader.WaitToReadAsync(connection.Token).AsTask();
                 using var timerCancel = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
-                var timer = Task.Delay(NextWake(lastRun) ?? Timeout.InfiniteTimeSpan, Time, timerCancel.Token);
+                var timer = Task.Delay(queries.NextWake() ?? Timeout.InfiniteTimeSpan, Time, timerCancel.Token);
                 var woken = await Task.WhenAny(wake, timer, client.Completion).ConfigureAwait(false);
                 await timerCancel.CancelAsync().ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
@@ -225,7 +214,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         }
         catch (QmpProtocolException e)
         {
-            Series.Add(MetricCatalog.ProtocolErrors, new SeriesKey(e.Reason));
+            Series.Add(SessionMetrics.ProtocolErrors.With("reason", e.Reason));
             return e.Message;
         }
         finally
@@ -234,61 +223,19 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         }
     }
 
-    private async Task RunQueryAsync(QmpClient client, IStateQuery query, bool[] failedOnce, int index, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var sentAt = vm.EventSequence;
-            await client.ExecuteAsync(query.Command, null, result => query.Apply(result, vm, sentAt), cancellationToken).ConfigureAwait(false);
-        }
-        catch (QmpCommandException e)
-        {
-            // A QEMU without the command (or in a state that refuses it) says so every time: log it once per connection.
-            if (!failedOnce[index])
-            {
-                failedOnce[index] = true;
-                Log.QueryFailed(logger, Name, e.Message);
-            }
-        }
-    }
-
-    private bool IsDue(IStateQuery query, DateTimeOffset? lastRun) =>
-        lastRun is { } last && query.PollInterval(vm, polling) is { } interval && Time.GetUtcNow() - last >= interval;
-
-    /// <summary>Time until the next poll or the next finished job's gauges expire; null for nothing scheduled.</summary>
-    private TimeSpan? NextWake(DateTimeOffset?[] lastRun)
-    {
-        var now = Time.GetUtcNow();
-        var next = Earliest(vm.Jobs.Expire(now, polling.FinishedJobRetention, Series), vm.Traces.EndQuietIncident(now));
-        for (var i = 0; i < lastRun.Length; i++)
-        {
-            if (lastRun[i] is { } last && EventMappings.Queries[i].PollInterval(vm, polling) is { } interval && (next is null || last + interval < next))
-            {
-                next = last + interval;
-            }
-        }
-
-        return next is { } due ? (due > now ? due - now : TimeSpan.Zero) : null;
-    }
-
-    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
-
     private void OnConnected(QmpGreeting greeting)
     {
-        QemuVersionQuery.SetInfo(Series, greeting.Version, greeting.Package);
-        Series.Add(MetricCatalog.Connects, SeriesKey.None);
-        Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint.ToString());
+        Series.Add(SessionMetrics.Connects);
+        EventMappings.Connected(vm, greeting);
+        Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint);
     }
 
     private void OnDisconnected(string reason)
     {
-        Series.Set(MetricCatalog.Up, SeriesKey.None, 0);
-
-        // Without a monitor the run state is unknown (QEMU may have exited): no series rather than a stale one.
-        Series.Clear(MetricCatalog.VmRunning);
-        Series.Clear(MetricCatalog.VmStatus);
-        Series.Add(MetricCatalog.Disconnects, SeriesKey.None);
-        Log.Disconnected(logger, Name, Endpoint.ToString(), reason);
+        Series.Set(SessionMetrics.Up, 0);
+        EventMappings.Disconnected(vm);
+        Series.Add(SessionMetrics.Disconnects);
+        Log.Disconnected(logger, Name, Endpoint, reason);
     }
 
     /// <summary>Equal jitter: half the exponential delay fixed, half random, so many VMs that failed together spread out.</summary>

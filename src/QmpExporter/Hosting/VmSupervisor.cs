@@ -6,6 +6,7 @@ using Microsoft.Extensions.Primitives;
 using QmpExporter.Configuration;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Hosting;
@@ -20,12 +21,14 @@ internal sealed class VmSupervisor(
     IOptions<ExporterOptions> startupOptions,
     ExporterOptionsValidator validator,
     VmRegistry registry,
+    SpanSource spans,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger logger = loggers.CreateLogger<VmSupervisor>();
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, VmSession> sessions = new(StringComparer.Ordinal);
+    private readonly List<Sources.IVmSource> sources = [];
     private IDisposable? reloads;
     private bool stopped;
 
@@ -33,10 +36,27 @@ internal sealed class VmSupervisor(
     {
         get
         {
+            List<VmSession> all;
             lock (sessions)
             {
-                return [.. sessions.Values];
+                all = [.. sessions.Values];
             }
+
+            lock (sources)
+            {
+                all.AddRange(sources.SelectMany(s => s.Sessions));
+            }
+
+            return all;
+        }
+    }
+
+    /// <summary>Shows the sessions of another source (dial-ins, discovered sockets) in <see cref="Sessions"/>.</summary>
+    public void AddSource(Sources.IVmSource source)
+    {
+        lock (sources)
+        {
+            sources.Add(source);
         }
     }
 
@@ -53,7 +73,7 @@ internal sealed class VmSupervisor(
         try
         {
             stopped = true;
-            await Task.WhenAll(Sessions.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
+            await Task.WhenAll(ConfiguredSessions.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
         }
         finally
         {
@@ -85,7 +105,7 @@ internal sealed class VmSupervisor(
             return;
         }
 
-        var errors = validator.VmErrors(vms);
+        var errors = validator.VmErrors(vms, startupOptions.Value.AllowManagementSockets);
         if (errors.Count > 0)
         {
             Log.ReloadRejected(logger, string.Join("; ", errors));
@@ -109,7 +129,7 @@ internal sealed class VmSupervisor(
             var wanted = vms.ToDictionary(vm => vm.Name, vm => Parse(vm.Socket), StringComparer.Ordinal);
             var removed = new List<string>();
             var added = new List<string>();
-            foreach (var session in Sessions)
+            foreach (var session in ConfiguredSessions)
             {
                 if (!wanted.TryGetValue(session.Name, out var endpoint) || endpoint != session.Endpoint)
                 {
@@ -147,7 +167,7 @@ internal sealed class VmSupervisor(
                 }
 
                 var session = new VmSession(name, endpoint, registry.GetOrAdd(name), clientOptions, polling,
-                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>());
+                    options.ReconnectMinDelay, options.ReconnectMaxDelay, loggers.CreateLogger<VmSession>(), spans);
                 lock (sessions)
                 {
                     sessions.Add(name, session);
@@ -159,12 +179,23 @@ internal sealed class VmSupervisor(
 
             if (added.Count > 0 || removed.Count > 0)
             {
-                Log.VmsChanged(logger, wanted.Count, string.Join(", ", added), string.Join(", ", removed));
+                Log.VmsChanged(logger, wanted.Count, added, removed);
             }
         }
         finally
         {
             gate.Release();
+        }
+    }
+
+    private List<VmSession> ConfiguredSessions
+    {
+        get
+        {
+            lock (sessions)
+            {
+                return [.. sessions.Values];
+            }
         }
     }
 

@@ -7,39 +7,39 @@ namespace QmpExporter.Libvirt;
 /// <c>qemu_block_node_info</c>: which libvirt disk (target, QEMU device id) each block node belongs to, so series
 /// labelled by <c>node_name</c> can be joined to the disk. Kept current as blockcopy, commit, snapshots, media
 /// changes and restores replace nodes; the series of nodes QEMU no longer has are released, in every family that
-/// carries a <c>node_name</c>.
+/// carries a <c>node_name</c>. Written by the libvirt source only (from the live domain XML); a socket session has no
+/// libvirt disks, so it never has this family's series.
 /// </summary>
-internal static class BlockNodeInfo
+internal sealed class BlockNodeInfo : IMapping
 {
+    public static readonly MetricFamily Info = MetricFamily.Gauge("qemu_block_node_info",
+        "1 for each block node of a libvirt domain's disks (libvirt source only), joining QEMU's node name (libvirt-N-format) to libvirt's disk target and QEMU's device id; kept current as nodes are renamed by blockcopy, commit, snapshots and media changes.",
+        ["node_name", "device", "target"]);
+
+    private const string NodeName = "node_name";
     private const string LibvirtNodePrefix = "libvirt-";
 
-    /// <summary>Families labelled by node name, with the label's position.</summary>
-    private static readonly (MetricFamily Family, int Label)[] NodeFamilies =
-    [
-        (MetricCatalog.BlockIoErrors, 1),
-        (MetricCatalog.BlockFailedOperations, 1),
-        (MetricCatalog.QuorumBadReports, 0),
-        (MetricCatalog.QuorumBadSectors, 0),
-    ];
+    public IReadOnlyList<MetricFamily> Families { get; } = [Info];
 
     /// <summary>Sets the info series from the domain's disks; <paramref name="sentAt"/> guards nodes named by an event newer than the XML.</summary>
     public static void Apply(VmContext vm, DomainXml domain, long sentAt)
     {
-        var current = new HashSet<SeriesKey>();
+        var current = new List<Series>();
         var nodes = new HashSet<string>(StringComparer.Ordinal);
         foreach (var disk in domain.Disks)
         {
             foreach (var node in disk.Nodes)
             {
-                current.Add(new SeriesKey(node, disk.Alias, disk.Target));
+                current.Add(Info.With(NodeName, node).With("device", disk.Alias).With("target", disk.Target));
                 nodes.Add(node);
             }
         }
 
-        vm.Series.RemoveWhere(MetricCatalog.BlockNodeInfo, key => !current.Contains(key));
-        foreach (var key in current)
+        var keys = current.Select(s => s.Key).ToHashSet();
+        vm.Series.RemoveWhere(Info, key => !keys.Contains(key));
+        foreach (var series in current)
         {
-            vm.Series.Set(MetricCatalog.BlockNodeInfo, key, 1);
+            vm.Series.Set(series, 1);
         }
 
         // An event after the XML was read may name a node the XML did not have yet.
@@ -48,9 +48,13 @@ internal static class BlockNodeInfo
             return;
         }
 
-        foreach (var (family, label) in NodeFamilies)
+        foreach (var family in EventMappings.Catalog)
         {
-            vm.Series.RemoveWhere(family, key => key[label] is { } node && node.StartsWith(LibvirtNodePrefix, StringComparison.Ordinal) && !nodes.Contains(node));
+            var label = family.LabelIndex(NodeName);
+            if (family != Info && label >= 0)
+            {
+                vm.Series.RemoveWhere(family, key => key[label] is { } node && node.StartsWith(LibvirtNodePrefix, StringComparison.Ordinal) && !nodes.Contains(node));
+            }
         }
     }
 }

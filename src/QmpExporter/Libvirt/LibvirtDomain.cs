@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging;
 using QmpExporter.Hosting;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Sources;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Libvirt;
@@ -34,12 +36,12 @@ internal sealed class LibvirtDomain : IAsyncDisposable
     private bool synced;
     private DomainXml? disks;
 
-    public LibvirtDomain(string name, VmSeries series, PollSettings polling, TimeProvider time, ILogger logger)
+    public LibvirtDomain(string name, VmSeries series, PollSettings polling, TimeProvider time, ILogger logger, SpanSource spans)
     {
         this.polling = polling;
         this.logger = logger;
-        vm = new VmContext(name, series, time, logger) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
-        VmSession.StartSeries(series);
+        vm = new VmContext(name, series, time, logger, spans) { RequestPosted = () => wakeUps.Writer.TryWrite(true) };
+        series.Seed();
     }
 
     public string Name => vm.Name;
@@ -96,16 +98,20 @@ internal sealed class LibvirtDomain : IAsyncDisposable
 
         if (old != 0)
         {
-            LibvirtNative.virDomainFree(old);
+            // Fails only for an invalid handle: nothing to undo.
+            _ = LibvirtNative.virDomainFree(old);
         }
 
         Uuid = uuid;
+
+        // qemu_info's uuid; libvirt's public API does not tell QEMU's pid.
+        vm.Identity = new VmIdentity(0, Name, uuid, "");
         Running = true;
         RunId = LibvirtNative.virDomainGetID(domain);
         Generation++;
-        if (started || old == 0 && Series.Get(MetricCatalog.Connects, SeriesKey.None) == 0)
+        if (started || old == 0 && Series.Get(SessionMetrics.Connects) == 0)
         {
-            Series.Add(MetricCatalog.Connects, SeriesKey.None);
+            Series.Add(SessionMetrics.Connects);
             Log.LibvirtDomainStarted(logger, Name, uuid);
         }
 
@@ -127,19 +133,18 @@ internal sealed class LibvirtDomain : IAsyncDisposable
 
         if (old != 0)
         {
-            LibvirtNative.virDomainFree(old);
+            _ = LibvirtNative.virDomainFree(old);
         }
 
         lock (applyGate)
         {
-            Series.Set(MetricCatalog.Up, SeriesKey.None, 0);
-            Series.Clear(MetricCatalog.VmRunning);
-            Series.Clear(MetricCatalog.VmStatus);
+            Series.Set(SessionMetrics.Up, 0);
+            EventMappings.Disconnected(vm);
             if (stopped)
             {
                 Running = false;
                 Generation++;
-                Series.Add(MetricCatalog.Disconnects, SeriesKey.None);
+                Series.Add(SessionMetrics.Disconnects);
                 Log.LibvirtDomainStopped(logger, Name);
             }
         }
@@ -154,46 +159,28 @@ internal sealed class LibvirtDomain : IAsyncDisposable
         await running.ConfigureAwait(false);
         stopping.Dispose();
         Detach(stopped: false);
-        vm.Jobs.EndAllSpans();
-        vm.Traces.EndAll();
+        lock (applyGate)
+        {
+            EventMappings.Removed(vm);
+        }
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var lastRun = new DateTimeOffset?[EventMappings.Queries.Count];
+        var queries = new QueryScheduler(vm, polling, logger);
         while (!cancellationToken.IsCancellationRequested)
         {
             if (Attached)
             {
-                var requested = vm.TakeRequests();
-                for (var i = 0; i < EventMappings.Queries.Count; i++)
-                {
-                    var query = EventMappings.Queries[i];
-                    if (requested.HasFlag(query.Query) || IsDue(query, lastRun[i]))
-                    {
-                        lastRun[i] = vm.Time.GetUtcNow();
-                        await RunQueryAsync(query).ConfigureAwait(false);
-                    }
-                }
-
-                lock (handleGate)
-                {
-                    if (handle != 0 && !synced)
-                    {
-                        synced = true;
-
-                        // Up only once the state is in: the first scrape that shows the domain up is right.
-                        Series.Set(MetricCatalog.Up, SeriesKey.None, 1);
-                    }
-                }
+                await queries.RunDueAsync(RunQueryAsync, cancellationToken).ConfigureAwait(false);
+                OnSynced();
             }
 
             try
             {
-                var wait = NextWake(lastRun);
                 using var timerCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var wake = wakeUps.Reader.WaitToReadAsync(cancellationToken).AsTask();
-                var timer = Task.Delay(wait ?? Timeout.InfiniteTimeSpan, vm.Time, timerCancel.Token);
+                var timer = Task.Delay(queries.NextWake() ?? Timeout.InfiniteTimeSpan, vm.Time, timerCancel.Token);
                 await Task.WhenAny(wake, timer).ConfigureAwait(false);
                 await timerCancel.CancelAsync().ConfigureAwait(false);
                 wakeUps.Reader.TryRead(out _);
@@ -205,37 +192,35 @@ internal sealed class LibvirtDomain : IAsyncDisposable
         }
     }
 
-    private bool IsDue(IStateQuery query, DateTimeOffset? lastRun) =>
-        lastRun is { } last && query.PollInterval(vm, polling) is { } interval && vm.Time.GetUtcNow() - last >= interval;
-
-    private TimeSpan? NextWake(DateTimeOffset?[] lastRun)
+    /// <summary>After the first state read of an attach: the mappings hear of it, and the domain is up.</summary>
+    private void OnSynced()
     {
-        var now = vm.Time.GetUtcNow();
-        DateTimeOffset? next;
+        lock (handleGate)
+        {
+            if (handle == 0 || synced)
+            {
+                return;
+            }
+
+            synced = true;
+        }
+
         lock (applyGate)
         {
-            next = vm.Jobs.Expire(now, polling.FinishedJobRetention, Series);
-            if (vm.Traces.EndQuietIncident(now) is { } incident && (next is null || incident < next))
+            // Detach lets go of the handle before it takes this gate: a domain detached meanwhile stays down.
+            if (Attached)
             {
-                next = incident;
+                EventMappings.Resynced(vm);
+
+                // Up only once the state is in: the first scrape that shows the domain up is right.
+                Series.Set(SessionMetrics.Up, 1);
             }
         }
-
-        for (var i = 0; i < lastRun.Length; i++)
-        {
-            if (lastRun[i] is { } last && EventMappings.Queries[i].PollInterval(vm, polling) is { } interval && (next is null || last + interval < next))
-            {
-                next = last + interval;
-            }
-        }
-
-        return next is { } due ? (due > now ? due - now : TimeSpan.Zero) : null;
     }
 
     /// <summary>Runs the libvirt equivalent of one state query and applies it as QEMU's reply would be.</summary>
-    private async Task RunQueryAsync(IStateQuery query)
+    private async Task RunQueryAsync(IStateQuery query, long sentAt, CancellationToken cancellationToken)
     {
-        var sentAt = vm.EventSequence;
         string? reply;
         try
         {
@@ -317,23 +302,19 @@ internal sealed class LibvirtDomain : IAsyncDisposable
         return null;
     }
 
+    /// <summary>The emulator's version as query-version's reply (libvirt's hypervisor version where the binary cannot be run).</summary>
     private async Task<string?> ReadVersionAsync()
     {
         disks ??= Call(dom => LibvirtNative.TakeUtf8(LibvirtNative.virDomainGetXMLDesc(dom, 0))) is { } xml ? DomainXml.Parse(xml) : null;
         var emulator = disks?.Emulator ?? "";
         var (version, package) = await EmulatorVersion.GetAsync(emulator).ConfigureAwait(false)
             ?? (Call(LibvirtStates.HypervisorVersion) is { } hypervisor ? (hypervisor, "") : default);
-        if (version is null)
+        if (version?.Split('.') is not [var major, var minor, var micro])
         {
             return null;
         }
 
-        lock (applyGate)
-        {
-            QemuVersionQuery.SetInfo(Series, version, package, Uuid);
-        }
-
-        return null;
+        return $"{{\"qemu\":{{\"major\":{major},\"minor\":{minor},\"micro\":{micro}}},\"package\":{Quote(package)}}}";
     }
 
     /// <summary>virDomainGetState as query-status's StatusInfo; null when the domain does not run.</summary>

@@ -44,7 +44,11 @@ internal static unsafe class LibvirtEventLoop
     {
         while (true)
         {
-            LibvirtNative.virEventRunDefaultImpl();
+            if (LibvirtNative.virEventRunDefaultImpl() < 0)
+            {
+                // A failing poll must not spin a core; libvirt retries interrupted polls itself, so this is rare.
+                Thread.Sleep(100);
+            }
         }
     }
 

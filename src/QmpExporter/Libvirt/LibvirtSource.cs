@@ -8,6 +8,7 @@ using QmpExporter.Configuration;
 using QmpExporter.Hosting;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Libvirt;
@@ -21,7 +22,9 @@ namespace QmpExporter.Libvirt;
 /// </summary>
 internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
 {
+    /// <summary>The source's own gauge, one series per exporter (labelled by URI, not by VM): outside the per-VM catalog.</summary>
     public const string UpMetric = "qmp_libvirt_up";
+    public const string UpHelp = "1 while the exporter's connection to libvirt (QmpExporter:Libvirt:Uri) is open and subscribed to every domain's events, else 0.";
 
     private static readonly ConcurrentDictionary<nint, LibvirtSource> Instances = new();
     private static long lastInstanceId;
@@ -31,6 +34,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
     private readonly VmRegistry registry;
     private readonly TimeProvider time;
     private readonly ILoggerFactory loggers;
+    private readonly SpanSource spans;
     private readonly ILogger logger;
     private readonly nint id = (nint)Interlocked.Increment(ref lastInstanceId);
     private readonly Dictionary<string, LibvirtDomain> domains = new(StringComparer.Ordinal);
@@ -39,8 +43,9 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
     private Task running = Task.CompletedTask;
     private volatile bool up;
 
-    public LibvirtSource(IOptions<LibvirtOptions> options, IOptions<ExporterOptions> exporterOptions, VmRegistry registry, ExporterMetrics metrics, TimeProvider time, ILoggerFactory loggers)
+    public LibvirtSource(IOptions<LibvirtOptions> options, IOptions<ExporterOptions> exporterOptions, VmRegistry registry, ExporterMetrics metrics, SpanSource spans, TimeProvider time, ILoggerFactory loggers)
     {
+        this.spans = spans;
         this.options = options.Value;
         this.exporterOptions = exporterOptions.Value;
         this.registry = registry;
@@ -49,8 +54,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
         logger = loggers.CreateLogger<LibvirtSource>();
         if (Enabled)
         {
-            metrics.Meter.CreateObservableGauge(UpMetric, () => new Measurement<int>(up ? 1 : 0, new KeyValuePair<string, object?>("uri", this.options.Uri)),
-                description: "1 while the exporter's connection to libvirt (QmpExporter:Libvirt:Uri) is open and subscribed to every domain's events, else 0.");
+            metrics.Meter.CreateObservableGauge(UpMetric, () => new Measurement<int>(up ? 1 : 0, new KeyValuePair<string, object?>("uri", this.options.Uri)), description: UpHelp);
         }
     }
 
@@ -77,7 +81,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
         {
             LibvirtEventLoop.EnsureStarted();
             Instances[id] = this;
-            running = Task.Run(() => RunAsync(stopping.Token));
+            running = Task.Run(() => RunAsync(stopping.Token), CancellationToken.None);
         }
 
         return Task.CompletedTask;
@@ -155,8 +159,9 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
             return 0;
         }
 
-        // Keepalives notice a daemon that hangs or a peer that vanished without closing the socket.
-        LibvirtNative.virConnectSetKeepAlive(conn, 5, 3);
+        // Keepalives notice a daemon that hangs or a peer that vanished without closing the socket; without them (a
+        // remote end that does not support them) the close callback still reports every connection that ends.
+        _ = LibvirtNative.virConnectSetKeepAlive(conn, 5, 3);
         if (LibvirtNative.virConnectRegisterCloseCallback(conn, &OnClosed, id, 0) != 0
             || LibvirtNative.virConnectDomainEventRegisterAny(conn, 0, LibvirtNative.EventIdLifecycle, (delegate* unmanaged<nint, nint, int, int, nint, void>)&OnLifecycle, id, 0) < 0
             || LibvirtNative.virConnectDomainEventRegisterAny(conn, 0, LibvirtNative.EventIdBlockJob2, (delegate* unmanaged<nint, nint, nint, int, int, nint, void>)&OnBlockJob, id, 0) < 0
@@ -164,7 +169,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
         {
             // The relay needs a read-write connection: root, or the libvirt group where polkit allows it.
             problem = "cannot subscribe to domain events: " + LibvirtNative.LastError();
-            LibvirtNative.virConnectClose(conn);
+            _ = LibvirtNative.virConnectClose(conn);
             return 0;
         }
 
@@ -202,13 +207,14 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
 
     private unsafe void Close(nint conn)
     {
-        LibvirtNative.virConnectUnregisterCloseCallback(conn, &OnClosed);
+        // Closing is best effort: the connection may be gone already, and a failure leaves nothing to undo.
+        _ = LibvirtNative.virConnectUnregisterCloseCallback(conn, &OnClosed);
         foreach (var domain in Domains)
         {
             domain.Detach(stopped: false);
         }
 
-        LibvirtNative.virConnectClose(conn);
+        _ = LibvirtNative.virConnectClose(conn);
     }
 
     /// <summary>A domain runs: known ones are re-attached, new ones start being watched. Takes over the reference <paramref name="dom"/>.</summary>
@@ -220,7 +226,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
             if (!domains.TryGetValue(name, out domain!))
             {
                 var polling = new PollSettings(exporterOptions.ActivePollInterval, exporterOptions.BlockStatsInterval, exporterOptions.FinishedJobRetention);
-                domain = new LibvirtDomain(name, registry.GetOrAdd(name), polling, time, loggers.CreateLogger<LibvirtDomain>());
+                domain = new LibvirtDomain(name, registry.GetOrAdd(name), polling, time, loggers.CreateLogger<LibvirtDomain>(), spans);
                 domains.Add(name, domain);
                 domain.Start();
             }
@@ -292,7 +298,8 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
             return null;
         }
 
-        LibvirtNative.virDomainRef(dom);
+        // Fails only for an invalid handle, and libvirt passed this one.
+        _ = LibvirtNative.virDomainRef(dom);
         return Running(dom, name, started: true);
     }
 

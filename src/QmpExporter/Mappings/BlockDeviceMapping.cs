@@ -12,6 +12,11 @@ internal sealed class BlockDeviceMapping : IEventMapping, IStateQuery
 {
     public const string DeviceTrayMoved = "DEVICE_TRAY_MOVED";
 
+    public static readonly MetricFamily TrayOpen = MetricFamily.Gauge("qemu_device_tray_open",
+        "1 while the tray of a removable drive is open, else 0 (QMP DEVICE_TRAY_MOVED, query-block tray_open), by drive (device, \"\" for -blockdev) and guest device id.", ["device", "id"]);
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [TrayOpen];
+
     public IReadOnlyList<string> Events { get; } = [DeviceTrayMoved];
 
     public VmQuery Query => VmQuery.Block;
@@ -26,11 +31,11 @@ internal sealed class BlockDeviceMapping : IEventMapping, IStateQuery
             return;
         }
 
-        var key = new SeriesKey(EventData.Name(evt.Data, "device"u8) ?? "", EventData.Name(evt.Data, "id"u8) ?? "");
-        vm.Series.Set(MetricCatalog.TrayOpen, key, open.Value ? 1 : 0);
-        if (vm.LastTrayEvents.Count < vm.Series.Cap(MetricCatalog.TrayOpen))
+        var tray = TrayOpen.With("device", EventData.Name(evt.Data, "device"u8) ?? "").With("id", EventData.Name(evt.Data, "id"u8) ?? "");
+        vm.Series.Set(tray, open.Value ? 1 : 0);
+        if (vm.LastTrayEvents.Count < vm.Series.Cap(TrayOpen))
         {
-            vm.LastTrayEvents[key] = vm.EventSequence;
+            vm.LastTrayEvents[tray.Key] = vm.EventSequence;
         }
     }
 
@@ -43,10 +48,10 @@ internal sealed class BlockDeviceMapping : IEventMapping, IStateQuery
         {
             var device = EventData.String(drive, "device") ?? "";
             var qdev = EventData.String(drive, "qdev") ?? "";
-            var tray = new SeriesKey(device, qdev);
-            if (EventData.Bool(drive, "tray_open") is { } open && vm.LastTrayEvents.GetValueOrDefault(tray) <= sentAt)
+            var tray = TrayOpen.With("device", device).With("id", qdev);
+            if (EventData.Bool(drive, "tray_open") is { } open && vm.LastTrayEvents.GetValueOrDefault(tray.Key) <= sentAt)
             {
-                vm.Series.Set(MetricCatalog.TrayOpen, tray, open ? 1 : 0);
+                vm.Series.Set(tray, open ? 1 : 0);
             }
 
             if (drive.TryGetProperty("inserted", out var inserted) && EventData.String(inserted, "node-name") is { Length: > 0 } node && node[0] == '#')

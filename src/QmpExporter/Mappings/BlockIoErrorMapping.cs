@@ -14,6 +14,11 @@ internal sealed partial class BlockIoErrorMapping : IEventMapping
 {
     public const string BlockIoError = "BLOCK_IO_ERROR";
 
+    public static readonly MetricFamily BlockIoErrors = MetricFamily.Counter("qemu_block_io_errors_total",
+        "Guest I/O errors from the QMP BLOCK_IO_ERROR event, by drive (device, \"\" for -blockdev), node (auto-generated #block names resolved to the device), operation, action taken and whether the disk was out of space (\"\" when QEMU did not say). QEMU may report the root node attached to the device rather than the node that failed.", ["device", "node_name", "operation", "action", "nospace"]);
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [BlockIoErrors];
+
     public IReadOnlyList<string> Events { get; } = [BlockIoError];
 
     public void Apply(in QmpEvent evt, VmContext vm)
@@ -28,8 +33,8 @@ internal sealed partial class BlockIoErrorMapping : IEventMapping
 
         var operation = EventData.EnumString(data, "operation"u8) ?? "";
         var action = EventData.EnumString(data, "action"u8) ?? "";
-        vm.Series.Add(MetricCatalog.BlockIoErrors,
-            new SeriesKey(device, nodeName, operation, action, EventData.BoolLabel(EventData.Bool(data, "nospace"u8))));
+        vm.Series.Add(BlockIoErrors.With("device", device).With("node_name", nodeName).With("operation", operation).With("action", action)
+            .With("nospace", EventData.BoolLabel(EventData.Bool(data, "nospace"u8))));
 
         if (vm.EventLogThrottle.TryEnter(out var suppressed))
         {

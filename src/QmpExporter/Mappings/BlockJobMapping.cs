@@ -1,5 +1,6 @@
 using System.Text.Json;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -17,6 +18,27 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
     public const string Ready = "BLOCK_JOB_READY";
     public const string Pending = "BLOCK_JOB_PENDING";
     public const string JobStatusChange = "JOB_STATUS_CHANGE";
+
+    // The jobs' tracker goes with the session; a session on a new socket re-queries the jobs that still run.
+    public static readonly MetricFamily BlockJobOffset = MetricFamily.Gauge("qemu_block_job_offset_bytes",
+        "Progress of a block job (QMP BLOCK_JOB_* events and query-block-jobs, polled while jobs run); equal to qemu_block_job_len_bytes on success. Kept for QmpExporter:FinishedJobRetention after the job ends.", ["job", "type"], MetricFamily.Configured, Teardown.SessionEnded);
+
+    public static readonly MetricFamily BlockJobLen = MetricFamily.Gauge("qemu_block_job_len_bytes",
+        "Total work of a block job in bytes (query-block-jobs len); it may grow while the job runs.", ["job", "type"], MetricFamily.Configured, Teardown.SessionEnded);
+
+    public static readonly MetricFamily BlockJobSpeed = MetricFamily.Gauge("qemu_block_job_speed_bytes_per_second",
+        "Rate limit of a block job in bytes per second, 0 for unlimited (query-block-jobs speed).", ["job", "type"], MetricFamily.Configured, Teardown.SessionEnded);
+
+    public static readonly MetricFamily BlockJobReady = MetricFamily.Gauge("qemu_block_job_ready",
+        "1 once a mirror or active-commit job is ready to complete (QMP BLOCK_JOB_READY, query-block-jobs ready), else 0.", ["job", "type"], MetricFamily.Configured, Teardown.SessionEnded);
+
+    public static readonly MetricFamily BlockJobsFinished = MetricFamily.Counter("qemu_block_jobs_finished_total",
+        "Block jobs that ended, by type and result: completed, failed (BLOCK_JOB_COMPLETED with an error) or cancelled (BLOCK_JOB_CANCELLED). A mirror cancelled after it was ready counts as completed, as QEMU reports it.", ["type", "result"], 64);
+
+    public static readonly MetricFamily BlockJobErrors = MetricFamily.Counter("qemu_block_job_errors_total",
+        "Errors inside block jobs from the QMP BLOCK_JOB_ERROR event, by operation and the action taken (report, ignore, stop).", ["operation", "action"], 16);
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [BlockJobOffset, BlockJobLen, BlockJobSpeed, BlockJobReady, BlockJobsFinished, BlockJobErrors];
 
     public IReadOnlyList<string> Events { get; } = [Completed, Cancelled, Error, Ready, Pending, JobStatusChange];
 
@@ -36,6 +58,11 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
     }
 
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => vm.Jobs.AnyActive ? settings.ActivePollInterval : null;
+
+    /// <summary>Finished jobs' gauges go after the retention period: every job brings a new <c>job</c> label value.</summary>
+    public DateTimeOffset? Due(VmContext vm, DateTimeOffset now, PollSettings settings) => vm.Jobs.Expire(now, settings.FinishedJobRetention, vm.Series);
+
+    public void Removed(VmContext vm) => vm.Jobs.EndAllSpans();
 
     /// <summary>
     /// Applies a query-block-jobs reply ([BlockJobInfo]). QEMU 7.2 may list a job as running after it already sent
@@ -69,7 +96,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             }
 
             SetProgress(vm.Series, job, type, EventData.Long(info, "offset"), EventData.Long(info, "len"), EventData.Long(info, "speed"));
-            vm.Series.Set(MetricCatalog.BlockJobReady, new SeriesKey(job, type), EventData.Bool(info, "ready") == true ? 1 : 0);
+            vm.Series.Set(BlockJobReady.With("job", job).With("type", type), EventData.Bool(info, "ready") == true ? 1 : 0);
         }
 
         vm.Jobs.FinishMissing(listed, vm.Time.GetUtcNow(), sentAt);
@@ -91,7 +118,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                 SetProgress(vm.Series, job, type, offset, len, EventData.Long(data, "speed"u8));
                 var error = EventData.Text(data, "error"u8);
                 var result = evt.Name == Cancelled ? "cancelled" : error is null ? "completed" : "failed";
-                vm.Series.Add(MetricCatalog.BlockJobsFinished, new SeriesKey(type, result));
+                vm.Series.Add(BlockJobsFinished.With("type", type).With("result", result));
                 vm.Jobs.SpanEvent(job, evt.Name, evt.Timestamp);
                 vm.Jobs.Finished(job, type, vm.Time.GetUtcNow(), evt.Timestamp, new JobOutcome(result, offset, len, error));
                 break;
@@ -101,8 +128,8 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             {
                 var operation = EventData.EnumString(data, "operation"u8) ?? "";
                 var action = EventData.EnumString(data, "action"u8) ?? "";
-                vm.Series.Add(MetricCatalog.BlockJobErrors, new SeriesKey(operation, action));
-                if (QmpTracing.Enabled && EventData.Name(data, "device"u8) is { } job)
+                vm.Series.Add(BlockJobErrors.With("operation", operation).With("action", action));
+                if (vm.Spans.Enabled && EventData.Name(data, "device"u8) is { } job)
                 {
                     vm.Jobs.SpanEvent(job, Error, evt.Timestamp, new() { [QmpTracing.BlockOperation] = operation, [QmpTracing.BlockAction] = action });
                 }
@@ -121,7 +148,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                 vm.Jobs.Running(job, type, evt.Timestamp);
                 vm.Jobs.SpanEvent(job, Ready, evt.Timestamp);
                 SetProgress(vm.Series, job, type, EventData.Long(data, "offset"u8), EventData.Long(data, "len"u8), EventData.Long(data, "speed"u8));
-                vm.Series.Set(MetricCatalog.BlockJobReady, new SeriesKey(job, type), 1);
+                vm.Series.Set(BlockJobReady.With("job", job).With("type", type), 1);
                 break;
             }
 
@@ -151,7 +178,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
             vm.Jobs.Running(job, null, evt.Timestamp);
         }
 
-        if (QmpTracing.Enabled)
+        if (vm.Spans.Enabled)
         {
             vm.Jobs.SpanEvent(job, JobStatusChange, evt.Timestamp, new() { [QmpTracing.JobStatus] = status });
         }
@@ -169,25 +196,25 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
 
     private static void SetProgress(VmSeries series, string job, string type, long? offset, long? len, long? speed)
     {
-        var key = new SeriesKey(job, type);
         if (offset is { } o)
         {
-            series.Set(MetricCatalog.BlockJobOffset, key, o);
+            series.Set(BlockJobOffset.With("job", job).With("type", type), o);
         }
 
         if (len is { } l)
         {
-            series.Set(MetricCatalog.BlockJobLen, key, l);
+            series.Set(BlockJobLen.With("job", job).With("type", type), l);
         }
 
         if (speed is { } s)
         {
-            series.Set(MetricCatalog.BlockJobSpeed, key, s);
+            series.Set(BlockJobSpeed.With("job", job).With("type", type), s);
         }
 
-        if (series.Get(MetricCatalog.BlockJobReady, key) is null)
+        var ready = BlockJobReady.With("job", job).With("type", type);
+        if (series.Get(ready) is null)
         {
-            series.Set(MetricCatalog.BlockJobReady, key, 0);
+            series.Set(ready, 0);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -10,7 +11,7 @@ namespace QmpExporter.Mappings;
 /// finished job's series are removed after the retention period instead of piling up. Lives as long as the VM's
 /// session: a job that outlives a reconnect keeps its one span.
 /// </summary>
-internal sealed class BlockJobTracker(string vm)
+internal sealed class BlockJobTracker(string vm, SpanSource spans)
 {
     private readonly Lock gate = new();
     private readonly Dictionary<string, Job> jobs = new(StringComparer.Ordinal);
@@ -37,7 +38,7 @@ internal sealed class BlockJobTracker(string vm)
             ref var job = ref CollectionsMarshal.GetValueRefOrAddDefault(jobs, id, out var known);
             if (!known || job.FinishedAt is not null)
             {
-                job = new Job(type, null, QmpTracing.StartRoot(QmpTracing.JobSpan, seenAt, vm), job.LastEvent);
+                job = new Job(type, null, spans.StartRoot(QmpTracing.JobSpan, seenAt, vm), job.LastEvent);
                 job.Span?.SetTag(QmpTracing.JobId, id);
             }
             else if (type is not null && job.Type is null)
@@ -168,11 +169,10 @@ internal sealed class BlockJobTracker(string vm)
                     jobs.Remove(id);
                     if (job.Type is not null)
                     {
-                        var key = new SeriesKey(id, job.Type);
-                        series.Remove(MetricCatalog.BlockJobOffset, key);
-                        series.Remove(MetricCatalog.BlockJobLen, key);
-                        series.Remove(MetricCatalog.BlockJobSpeed, key);
-                        series.Remove(MetricCatalog.BlockJobReady, key);
+                        foreach (var family in (MetricFamily[])[BlockJobMapping.BlockJobOffset, BlockJobMapping.BlockJobLen, BlockJobMapping.BlockJobSpeed, BlockJobMapping.BlockJobReady])
+                        {
+                            series.Remove(family.With("job", id).With("type", job.Type));
+                        }
                     }
                 }
                 else if (next is null || finished + retention < next)

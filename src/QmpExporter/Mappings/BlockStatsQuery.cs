@@ -17,6 +17,11 @@ internal sealed class BlockStatsQuery : IStateQuery
         ("failed_unmap_operations", "unmap"),
     ];
 
+    public static readonly MetricFamily BlockFailedOperations = MetricFamily.Counter("qemu_block_failed_operations_total",
+        "Failed block operations as QEMU counts them (query-blockstats failed_*_operations, polled every QmpExporter:BlockStatsInterval): the authoritative total beside qemu_block_io_errors_total. Resets when QEMU restarts.", ["device", "node_name", "operation"]);
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [BlockFailedOperations];
+
     public VmQuery Query => VmQuery.BlockStats;
 
     public string Command => "query-blockstats";
@@ -41,7 +46,7 @@ internal sealed class BlockStatsQuery : IStateQuery
             {
                 if (EventData.Long(stats, field) is { } failed)
                 {
-                    vm.Series.Set(MetricCatalog.BlockFailedOperations, new SeriesKey(device, nodeName, operation), failed);
+                    vm.Series.Set(BlockFailedOperations.With("device", device).With("node_name", nodeName).With("operation", operation), failed);
                 }
             }
         }

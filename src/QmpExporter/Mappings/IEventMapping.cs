@@ -4,10 +4,10 @@ namespace QmpExporter.Mappings;
 
 /// <summary>
 /// Turns one family of QMP events into series. Adding a mapping is one file implementing this (and, where events do
-/// not tell the whole state, <see cref="IStateQuery"/>) plus one line in <see cref="EventMappings"/>; every event is
-/// counted in <c>qmp_events_total</c> whether mapped or not.
+/// not tell the whole state, <see cref="IStateQuery"/>), declaring its metric families, plus one line in
+/// <see cref="EventMappings"/>; every event is counted in <c>qmp_events_total</c> whether mapped or not.
 /// </summary>
-internal interface IEventMapping
+internal interface IEventMapping : IMapping
 {
     IReadOnlyList<string> Events { get; }
 

@@ -6,7 +6,7 @@ namespace QmpExporter.Mappings;
 /// A QMP query that tells the current state, where events only tell changes. Its reply is applied on the read loop
 /// in order with the events, so a reply can never overwrite what a later event said.
 /// </summary>
-internal interface IStateQuery
+internal interface IStateQuery : IMapping
 {
     VmQuery Query { get; }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -11,9 +12,20 @@ namespace QmpExporter.Mappings;
 internal sealed class MigrationMapping : IEventMapping, IStateQuery
 {
     public const string Migration = "MIGRATION";
-    public const string MigrationPass = "MIGRATION_PASS";
+    public const string PassEvent = "MIGRATION_PASS";
 
-    public IReadOnlyList<string> Events { get; } = [Migration, MigrationPass];
+    public static readonly MetricFamily MigrationPass = MetricFamily.Gauge("qemu_migration_pass",
+        "Dirty-memory pass of the current or last outgoing migration (QMP MIGRATION_PASS, query-migrate ram.dirty-sync-count); many passes mean it does not converge.", [], 1);
+
+    public static readonly MetricFamily MigrationStatus = MetricFamily.Gauge("qemu_migration_status",
+        "1 for the current migration status (QMP MIGRATION event, query-migrate), 0 for the other statuses seen.", ["status"], 24);
+
+    public static readonly MetricFamily Migrations = MetricFamily.Counter("qemu_migrations_total",
+        "Outgoing migrations that ended, by result: completed, failed or cancelled (QMP MIGRATION event). Needs the 'events' migration capability, which libvirt sets.", ["result"], 8).Seeded("completed", "failed", "cancelled");
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [MigrationPass, MigrationStatus, Migrations];
+
+    public IReadOnlyList<string> Events { get; } = [Migration, PassEvent];
 
     public bool RecordsOwnSpans => true;
 
@@ -24,14 +36,14 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
     public void Apply(in QmpEvent evt, VmContext vm)
     {
         vm.LastMigrationEvent = vm.EventSequence;
-        if (evt.Name == MigrationPass)
+        if (evt.Name == PassEvent)
         {
             if (EventData.Long(evt.Data, "pass"u8) is { } pass)
             {
-                vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
-                if (QmpTracing.Enabled)
+                vm.Series.Set(MigrationPass, pass);
+                if (vm.Spans.Enabled)
                 {
-                    vm.Traces.Migration(MigrationPass, evt.Timestamp, QmpTracing.MigrationPass, pass);
+                    vm.Traces.Migration(PassEvent, evt.Timestamp, QmpTracing.MigrationPass, pass);
                 }
             }
 
@@ -45,13 +57,13 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
 
         if (status == "setup")
         {
-            vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, 0);
+            vm.Series.Set(MigrationPass, 0);
         }
 
         vm.Traces.Migration(Migration, evt.Timestamp, QmpTracing.MigrationStatus, status);
         if (status is "completed" or "failed" or "cancelled")
         {
-            vm.Series.Add(MetricCatalog.Migrations, new SeriesKey(status));
+            vm.Series.Add(Migrations.With("result", status));
             vm.Traces.MigrationEnded(status, evt.Timestamp);
 
             // The run state moves on (postmigrate, or running again) without an event of its own.
@@ -92,7 +104,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
 
         if (result.TryGetProperty("ram", out var ram) && EventData.Long(ram, "dirty-sync-count") is { } pass)
         {
-            vm.Series.Set(MetricCatalog.MigrationPass, SeriesKey.None, pass);
+            vm.Series.Set(MigrationPass, pass);
         }
 
         vm.Traces.MigrationFigures(result);
@@ -100,7 +112,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
 
     private static void SetStatus(VmContext vm, string status)
     {
-        vm.Series.SetState(MetricCatalog.MigrationStatus, new SeriesKey(status));
+        vm.Series.SetState(MigrationStatus.With("status", status));
         var wasActive = vm.MigrationActive;
         vm.MigrationActive = status is not ("none" or "completed" or "failed" or "cancelled");
         if (vm.MigrationActive && !wasActive)

@@ -19,6 +19,25 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
     public const string SuspendDisk = "SUSPEND_DISK";
     public const string Wakeup = "WAKEUP";
 
+    // Without a monitor the run state is unknown (QEMU may have exited): no series rather than a stale one.
+    public static readonly MetricFamily VmRunning = MetricFamily.Gauge("qemu_vm_running",
+        "1 while the VM's run state is 'running' (QMP query-status, STOP/RESUME events), else 0.", [], 1, Teardown.Disconnected);
+
+    public static readonly MetricFamily VmStatus = MetricFamily.Gauge("qemu_vm_status",
+        "1 for the VM's current run state from QMP query-status (running, paused, io-error, guest-panicked, ...), 0 for the other states seen.", ["status"], 24, Teardown.Disconnected);
+
+    public static readonly MetricFamily Resets = MetricFamily.Counter("qemu_resets_total",
+        "VM resets from the QMP RESET event, by whether the guest asked for it and QEMU's reason.", ["guest", "reason"], 32);
+
+    public static readonly MetricFamily Shutdowns = MetricFamily.Counter("qemu_shutdowns_total",
+        "VM shutdowns from the QMP SHUTDOWN event, by whether the guest asked for it and QEMU's reason.", ["guest", "reason"], 32);
+
+    // Counters of rare outcomes exist from the start, so that increase() sees their first event.
+    public static readonly MetricFamily Stops = MetricFamily.Counter("qemu_stops_total",
+        "Times the VM was paused (QMP STOP event); query-status tells why, see qemu_vm_status.", [], 1).SeededAtZero();
+
+    public IReadOnlyList<MetricFamily> Families { get; } = [VmRunning, VmStatus, Resets, Shutdowns, Stops];
+
     /// <summary>SUSPEND and WAKEUP change the run state (suspended, running) without a STOP or RESUME.</summary>
     public IReadOnlyList<string> Events { get; } = [Stop, Resume, Reset, Shutdown, Suspend, SuspendDisk, Wakeup];
 
@@ -32,18 +51,18 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
         switch (evt.Name)
         {
             case Stop:
-                series.Add(MetricCatalog.Stops, SeriesKey.None);
-                series.Set(MetricCatalog.VmRunning, SeriesKey.None, 0);
+                series.Add(Stops);
+                series.Set(VmRunning, 0);
                 break;
             case Resume:
-                series.Set(MetricCatalog.VmRunning, SeriesKey.None, 1);
-                series.SetState(MetricCatalog.VmStatus, new SeriesKey("running"));
+                series.Set(VmRunning, 1);
+                series.SetState(VmStatus.With("status", "running"));
                 break;
             case Reset:
-                series.Add(MetricCatalog.Resets, CauseKey(evt.Data));
+                series.Add(Cause(Resets, evt.Data));
                 break;
             case Shutdown:
-                series.Add(MetricCatalog.Shutdowns, CauseKey(evt.Data));
+                series.Add(Cause(Shutdowns, evt.Data));
                 break;
         }
 
@@ -62,10 +81,10 @@ internal sealed class RunStateMapping : IEventMapping, IStateQuery
             return;
         }
 
-        vm.Series.SetState(MetricCatalog.VmStatus, new SeriesKey(status));
-        vm.Series.Set(MetricCatalog.VmRunning, SeriesKey.None, EventData.Bool(result, "running") ?? status == "running" ? 1 : 0);
+        vm.Series.SetState(VmStatus.With("status", status));
+        vm.Series.Set(VmRunning, EventData.Bool(result, "running") ?? status == "running" ? 1 : 0);
     }
 
-    private static SeriesKey CauseKey(ReadOnlySpan<byte> data) =>
-        new(EventData.BoolLabel(EventData.Bool(data, "guest"u8)), EventData.EnumString(data, "reason"u8) ?? "");
+    private static Series Cause(MetricFamily family, ReadOnlySpan<byte> data) =>
+        family.With("guest", EventData.BoolLabel(EventData.Bool(data, "guest"u8))).With("reason", EventData.EnumString(data, "reason"u8) ?? "");
 }

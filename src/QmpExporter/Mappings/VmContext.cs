@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Mappings;
@@ -8,7 +9,7 @@ namespace QmpExporter.Mappings;
 /// names, running jobs, a running migration), and requests for queries. Events and query replies are applied on the
 /// connection's read loop, in the order QEMU sent them.
 /// </summary>
-internal sealed class VmContext(string name, VmSeries series, TimeProvider time, ILogger logger)
+internal sealed class VmContext(string name, VmSeries series, TimeProvider time, ILogger logger, SpanSource spans)
 {
     private int requested;
     private long eventSequence;
@@ -23,9 +24,15 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
 
     public BlockNodeNames NodeNames { get; } = new();
 
-    public BlockJobTracker Jobs { get; } = new(name);
+    /// <summary>The exporter's span source: spans are recorded only while something listens to it.</summary>
+    public SpanSource Spans { get; } = spans;
 
-    public VmTraces Traces { get; } = new(name);
+    public BlockJobTracker Jobs { get; } = new(name, spans);
+
+    public VmTraces Traces { get; } = new(name, spans);
+
+    /// <summary>Who is at the other end of the current connection (pid, uuid, ...), set on each connect.</summary>
+    public Sources.VmIdentity Identity { get; set; } = Sources.VmIdentity.Unknown;
 
     /// <summary>
     /// How many events this VM's session has applied: the clock by which a query reply is judged. QEMU may write a

@@ -36,10 +36,14 @@ internal sealed class QmpClient : IAsyncDisposable
         this.socket = socket;
         this.handler = handler;
         this.options = options;
+        PeerPid = PeerCredentials.Pid(socket);
         var stream = new NetworkStream(socket, ownsSocket: true);
         reader = PipeReader.Create(stream, ReaderOptions);
         writer = PipeWriter.Create(stream);
     }
+
+    /// <summary>The process at the other end of a unix socket (SO_PEERCRED), 0 for TCP or when the kernel cannot say.</summary>
+    public int PeerPid { get; }
 
     /// <summary>QEMU's greeting, read before <see cref="ConnectAsync"/> returned.</summary>
     public QmpGreeting Greeting { get; private set; } = null!;
@@ -83,6 +87,17 @@ internal sealed class QmpClient : IAsyncDisposable
             throw new QmpConnectException($"cannot connect to {endpoint}: {why}", e);
         }
 
+        return await OpenAsync(socket, handler, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the greeting and negotiates capabilities on a socket that is already connected (a QEMU that dialled in);
+    /// the client owns the socket from here on, and disposes it when this fails.
+    /// </summary>
+    /// <exception cref="QmpGreetingTimeoutException">No greeting came.</exception>
+    /// <exception cref="QmpProtocolException">The greeting or the negotiation went wrong.</exception>
+    public static async Task<QmpClient> OpenAsync(Socket socket, IQmpEventHandler handler, QmpClientOptions options, CancellationToken cancellationToken)
+    {
         var client = new QmpClient(socket, handler, options);
         client.readLoop = client.ReadLoopAsync();
         try
@@ -168,13 +183,20 @@ internal sealed class QmpClient : IAsyncDisposable
         {
             await readLoop.ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // Whatever ended the read loop was already reported through Completion; disposal must finish.
         catch (Exception)
-#pragma warning restore CA1031
         {
+            // Whatever ended the read loop was already reported through Completion; disposal must finish.
         }
 
-        await writer.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await writer.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // A command was being written when the peer went away (EPIPE): nothing left to flush it to.
+        }
+
         await reader.CompleteAsync().ConfigureAwait(false);
         socket.Dispose();
         writeLock.Dispose();

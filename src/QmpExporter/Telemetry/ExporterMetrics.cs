@@ -4,7 +4,7 @@ using System.Reflection;
 namespace QmpExporter.Telemetry;
 
 /// <summary>
-/// The exporter's one <see cref="Meter"/>: an observable instrument per <see cref="MetricCatalog"/> family, each reading
+/// The exporter's one <see cref="Meter"/>: an observable instrument per family of the catalog, each reading
 /// the <see cref="VmRegistry"/> at collection time, plus <c>qmp_exporter_build_info</c>. Callbacks only read memory:
 /// no QMP traffic happens at scrape time.
 /// </summary>
@@ -12,6 +12,7 @@ internal sealed class ExporterMetrics : IDisposable
 {
     public const string MeterName = "QmpExporter";
     public const string BuildInfoName = "qmp_exporter_build_info";
+    public const string BuildInfoHelp = "1, with the version of the QmpExporter build as a label.";
 
     private readonly VmRegistry registry;
     private readonly Meter meter;
@@ -20,7 +21,7 @@ internal sealed class ExporterMetrics : IDisposable
     {
         this.registry = registry;
         meter = new Meter(new MeterOptions(MeterName) { Version = Version });
-        foreach (var family in MetricCatalog.All)
+        foreach (var family in registry.Catalog)
         {
             if (family.Kind == MetricKind.Counter)
             {
@@ -33,7 +34,7 @@ internal sealed class ExporterMetrics : IDisposable
         }
 
         meter.CreateObservableGauge(BuildInfoName, () => new Measurement<long>(1, new KeyValuePair<string, object?>("version", Version)),
-            description: "1, with the version of the QmpExporter build as a label.");
+            description: BuildInfoHelp);
     }
 
     public static string Version { get; } =

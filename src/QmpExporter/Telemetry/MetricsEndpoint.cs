@@ -65,7 +65,7 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
     {
         // Observable label sets enter the SDK only when a scrape collects them: checking here, before the collect,
         // means no scrape ever overflows into otel_metric_overflow.
-        foreach (var family in MetricCatalog.All)
+        foreach (var family in registry.Catalog)
         {
             var seenAtMost = generation.LiveAtBuild[family.Index] + registry.CreatedSeries(family) - generation.CreatedAtBuild[family.Index];
             if (seenAtMost > generation.Limits[family.Index])
@@ -88,7 +88,7 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
             }
 
             registry.TakeRetiredSeries();
-            var families = MetricCatalog.All;
+            var families = registry.Catalog;
             var created = families.Select(registry.CreatedSeries).ToArray();
             var live = families.Select(registry.LiveSeries).ToArray();
             var limits = live.Select(n => (int)Math.Min(int.MaxValue / 4, Math.Max(MinCardinalityLimit, 2 * n))).ToArray();
@@ -109,7 +109,7 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
                 ? MetricStreamConfiguration.Drop
                 : new MetricStreamConfiguration
                 {
-                    CardinalityLimit = MetricCatalog.All.FirstOrDefault(f => f.Name == instrument.Name) is { } family ? limits[family.Index] : MinCardinalityLimit,
+                    CardinalityLimit = registry.Catalog.FirstOrDefault(f => f.Name == instrument.Name) is { } family ? limits[family.Index] : MinCardinalityLimit,
                 })
             .AddPrometheusExporter(options =>
             {

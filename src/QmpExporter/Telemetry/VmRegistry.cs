@@ -7,20 +7,23 @@ namespace QmpExporter.Telemetry;
 /// and with it every series it had; the count of series let go tells <see cref="ExporterMetrics"/> when to rebuild
 /// its instruments so the OpenTelemetry SDK lets go of them too.
 /// </summary>
-internal sealed class VmRegistry(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
+internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
 {
     public const int DefaultMaxSeriesPerVm = 256;
 
     private readonly ConcurrentDictionary<string, VmSeries> vms = new(StringComparer.Ordinal);
-    private readonly long[] createdSeries = new long[MetricCatalog.All.Count];
+    private readonly long[] createdSeries = new long[catalog.Count];
     private long retiredSeries;
 
     public ICollection<VmSeries> Vms => vms.Values;
 
+    /// <summary>Every family a VM may have, each at its <see cref="MetricFamily.Index"/>.</summary>
+    public IReadOnlyList<MetricFamily> Catalog { get; } = catalog;
+
     /// <summary>Label sets one VM may create in a family of free-form names (devices, nodes, jobs).</summary>
     public int MaxSeriesPerVm { get; } = maxSeriesPerVm;
 
-    public int Cap(MetricFamily family) => family.MaxSeriesPerVm == MetricCatalog.Configured ? MaxSeriesPerVm : family.MaxSeriesPerVm;
+    public int Cap(MetricFamily family) => family.MaxSeriesPerVm == MetricFamily.Configured ? MaxSeriesPerVm : family.MaxSeriesPerVm;
 
     /// <summary>Series removed since the last <see cref="TakeRetiredSeries"/>.</summary>
     public long RetiredSeries => Interlocked.Read(ref retiredSeries);

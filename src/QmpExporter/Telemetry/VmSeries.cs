@@ -13,7 +13,7 @@ namespace QmpExporter.Telemetry;
 internal sealed class VmSeries(string vm, VmRegistry registry)
 {
     private readonly Lock gate = new();
-    private readonly Dictionary<SeriesKey, double>?[] families = new Dictionary<SeriesKey, double>?[MetricCatalog.All.Count];
+    private readonly Dictionary<SeriesKey, double>?[] families = new Dictionary<SeriesKey, double>?[registry.Catalog.Count];
 
     public string Vm { get; } = vm;
 
@@ -39,11 +39,12 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
-    public void Add(MetricFamily family, in SeriesKey key, double delta = 1)
+    public void Add(in Series series, double delta = 1)
     {
+        var key = series.CompleteKey();
         lock (gate)
         {
-            ref var value = ref Slot(family, key);
+            ref var value = ref Slot(series.Family, key);
             if (!Unsafe.IsNullRef(ref value))
             {
                 value += delta;
@@ -51,11 +52,12 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
-    public void Set(MetricFamily family, in SeriesKey key, double value)
+    public void Set(in Series series, double value)
     {
+        var key = series.CompleteKey();
         lock (gate)
         {
-            ref var slot = ref Slot(family, key);
+            ref var slot = ref Slot(series.Family, key);
             if (!Unsafe.IsNullRef(ref slot))
             {
                 slot = value;
@@ -68,7 +70,7 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
     {
         lock (gate)
         {
-            ref var count = ref Slot(MetricCatalog.Events, new SeriesKey(eventName));
+            ref var count = ref Slot(MetricCatalog.Events, MetricCatalog.Events.With("event", eventName).Key);
             if (!Unsafe.IsNullRef(ref count))
             {
                 count++;
@@ -78,9 +80,10 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
-    /// <summary>Sets <paramref name="key"/> to 1 and every other series of the family to 0: a state set.</summary>
-    public void SetState(MetricFamily family, in SeriesKey key)
+    /// <summary>Sets <paramref name="state"/> to 1 and every other series of its family to 0: a state set.</summary>
+    public void SetState(in Series state)
     {
+        var (family, key) = (state.Family, state.CompleteKey());
         lock (gate)
         {
             if (families[family.Index] is { } series)
@@ -112,11 +115,12 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
-    public bool Remove(MetricFamily family, in SeriesKey key)
+    public bool Remove(in Series series)
     {
+        var key = series.CompleteKey();
         lock (gate)
         {
-            if (families[family.Index]?.Remove(key) == true)
+            if (families[series.Family.Index]?.Remove(key) == true)
             {
                 registry.OnSeriesRetired(1);
                 return true;
@@ -144,11 +148,33 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
-    public double? Get(MetricFamily family, in SeriesKey key)
+    public double? Get(in Series series)
     {
+        var key = series.CompleteKey();
         lock (gate)
         {
-            return families[family.Index] is { } series && series.TryGetValue(key, out var value) ? value : null;
+            return families[series.Family.Index] is { } values && values.TryGetValue(key, out var value) ? value : null;
+        }
+    }
+
+    /// <summary>Creates every catalogued family's seeds at 0 (a new VM).</summary>
+    public void Seed()
+    {
+        foreach (var family in registry.Catalog)
+        {
+            foreach (var seed in family.Seeds)
+            {
+                Add(seed, 0);
+            }
+        }
+    }
+
+    /// <summary>Removes the series of every family with this <paramref name="teardown"/>.</summary>
+    public void TearDown(Teardown teardown)
+    {
+        foreach (var family in registry.Catalog.Where(f => f.Teardown == teardown))
+        {
+            Clear(family);
         }
     }
 
@@ -183,7 +209,7 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         {
             if (family != MetricCatalog.SeriesDropped)
             {
-                ref var dropped = ref Slot(MetricCatalog.SeriesDropped, new SeriesKey(family.Name));
+                ref var dropped = ref Slot(MetricCatalog.SeriesDropped, MetricCatalog.SeriesDropped.With("metric", family.Name).Key);
                 if (!Unsafe.IsNullRef(ref dropped))
                 {
                     dropped++;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QmpExporter.Tests.Operations;
 using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Deploy;
@@ -13,13 +14,13 @@ public sealed class HelmChartTests : IDisposable
     private const string Defaults = "(defaults)";
     private const string RulesSource = "grafana/alerts/qmp-exporter.rules.yml";
 
-    private readonly string temp = DeployPaths.CreateTempDirectory("helm");
+    private readonly string temp = ScratchDir.CreateTempDirectory("helm");
 
     /// <summary>The defaults (no -f) and each ci/*-values.yaml, by file name.</summary>
     public static TheoryData<string> ValuesFiles() => new(ValuesFileNames());
 
     private static IEnumerable<string> ValuesFileNames() =>
-        Directory.GetFiles(Path.Combine(DeployPaths.ChartDir, "ci"), "*-values.yaml")
+        Directory.GetFiles(Path.Combine(Repository.ChartDir, "ci"), "*-values.yaml")
             .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).Prepend(Defaults);
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
@@ -50,7 +51,7 @@ public sealed class HelmChartTests : IDisposable
     [MemberData(nameof(ValuesFiles))]
     public async Task Lint_strict_passes(string values)
     {
-        var result = await ExternalTool.RunCheckedAsync("helm", ["lint", "--strict", DeployPaths.ChartDir, .. ValuesArguments(values)]);
+        var result = await ExternalTool.RunCheckedAsync("helm", ["lint", "--strict", Repository.ChartDir, .. ValuesArguments(values)]);
 
         Assert.Contains("1 chart(s) linted, 0 chart(s) failed", result.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("[WARNING]", result.Output, StringComparison.Ordinal);
@@ -109,32 +110,20 @@ public sealed class HelmChartTests : IDisposable
     [InlineData("vms[0].name=a,vms[0].socket=/run/qemu/a.qmp,vms[1].name=a,vms[1].socket=/run/qemu/b.qmp", "is used twice")]
     public async Task Bad_values_fail_with_a_message(string set, string message)
     {
-        var result = await ExternalTool.RunAsync("helm", ["template", "t", DeployPaths.ChartDir, "--set", set]);
+        var result = await ExternalTool.RunAsync("helm", ["template", "t", Repository.ChartDir, "--set", set]);
 
         Assert.True(result.ExitCode != 0 && result.StdErr.Contains(message, StringComparison.Ordinal), $"expected a failure saying '{message}':\n{result}");
     }
 
-    /// <summary>The chart's ConfigMap for <paramref name="values"/>, rendered by helm and read through js-yaml.</summary>
+    /// <summary>The chart's ConfigMap for <paramref name="values"/>, rendered by helm.</summary>
     internal static async Task<Dictionary<string, string>> RenderConfigMapAsync(string values)
     {
-        var dir = DeployPaths.CreateTempDirectory("cm");
-        try
-        {
-            var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", DeployPaths.ChartDir, "--show-only", "templates/configmap.yaml", .. ValuesArguments(values)]);
-            var file = Path.Combine(dir, "configmap.yaml");
-            await File.WriteAllTextAsync(file, rendered.StdOut);
-            var json = await ExternalTool.RunCheckedAsync(Repository.Path("tools", "node_modules", ".bin", "js-yaml"), [file]);
-            using var document = JsonDocument.Parse(json.StdOut);
-            return document.RootElement.GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        var rendered = await ExternalTool.RunCheckedAsync("helm", ["template", "t", Repository.ChartDir, "--show-only", "templates/configmap.yaml", .. ValuesArguments(values)]);
+        return Yaml.Parse(rendered.StdOut).GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
     }
 
     private static string[] ValuesArguments(string values) =>
-        values == Defaults ? [] : ["-f", Path.Combine(DeployPaths.ChartDir, "ci", values)];
+        values == Defaults ? [] : ["-f", Path.Combine(Repository.ChartDir, "ci", values)];
 
     private static List<string> VmNames(string appsettings)
     {
@@ -144,7 +133,7 @@ public sealed class HelmChartTests : IDisposable
 
     private async Task<string> RenderAsync(string values)
     {
-        var result = await ExternalTool.RunCheckedAsync("helm", ["template", "qmp", DeployPaths.ChartDir, "--namespace", "monitoring", .. ValuesArguments(values)]);
+        var result = await ExternalTool.RunCheckedAsync("helm", ["template", "qmp", Repository.ChartDir, "--namespace", "monitoring", .. ValuesArguments(values)]);
         var file = Path.Combine(temp, "rendered.yaml");
         await File.WriteAllTextAsync(file, result.StdOut);
         return file;

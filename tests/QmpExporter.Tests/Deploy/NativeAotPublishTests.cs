@@ -15,13 +15,13 @@ namespace QmpExporter.Tests.Deploy;
 /// service, so it must send READY=1) and the Helm chart's ConfigMap on a node with VMs of its own.
 /// Slow (a full ILCompiler run into a fresh build folder, about 45-80 s): it proves the published artifact.
 /// </summary>
-[Collection(SerialCollection.Name)]
+[Collection(DeployAlone.Name)]
 public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly string temp = DeployPaths.CreateTempDirectory("aot");
+    private readonly string temp = ScratchDir.CreateTempDirectory("aot");
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
 
@@ -64,7 +64,7 @@ public sealed partial class NativeAotPublishTests(ITestOutputHelper output) : ID
         // bash -c 'CMD' NAME ARGS...: "$0" "$@" is the exporter and its arguments, passed as values, never parsed.
         using var exporter = Start(
             fakeSystemd,
-            ["-c", "\"$0\" \"$@\" & wait", binary, "--contentRoot", DeployPaths.SystemdDir, "--urls", $"http://127.0.0.1:{port}"],
+            ["-c", "\"$0\" \"$@\" & wait", binary, "--contentRoot", Repository.SystemdDir, "--urls", $"http://127.0.0.1:{port}"],
             new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
         try
         {

@@ -9,9 +9,9 @@ public sealed partial class SystemdUnitTests : IDisposable
 {
     private const string InstalledExecStart = "ExecStart=/usr/local/bin/qmp-exporter ";
 
-    private readonly string temp = DeployPaths.CreateTempDirectory("systemd");
+    private readonly string temp = ScratchDir.CreateTempDirectory("systemd");
 
-    private static string UnitFile => Path.Combine(DeployPaths.SystemdDir, "qmp-exporter.service");
+    private static string UnitFile => Path.Combine(Repository.SystemdDir, "qmp-exporter.service");
 
     public void Dispose() => Directory.Delete(temp, recursive: true);
 
@@ -48,7 +48,7 @@ public sealed partial class SystemdUnitTests : IDisposable
         var root = Path.Combine(temp, "root");
         Directory.CreateDirectory(Path.Combine(root, "etc"));
 
-        await ExternalTool.RunCheckedAsync("systemd-sysusers", ["--root=" + root, Path.Combine(DeployPaths.SystemdDir, "qmp-exporter.sysusers")]);
+        await ExternalTool.RunCheckedAsync("systemd-sysusers", ["--root=" + root, Path.Combine(Repository.SystemdDir, "qmp-exporter.sysusers")]);
 
         var passwd = await File.ReadAllLinesAsync(Path.Combine(root, "etc", "passwd"));
         var group = await File.ReadAllLinesAsync(Path.Combine(root, "etc", "group"));

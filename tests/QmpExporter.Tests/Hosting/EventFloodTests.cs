@@ -38,19 +38,19 @@ public sealed class EventFloodTests
             clock.Stop();
             Assert.True(clock.Elapsed < Responsive, $"/healthz and /metrics took {clock.Elapsed} during the flood");
             Assert.StartsWith("ok: 2 of 2", health, StringComparison.Ordinal);
-            Assert.Equal(1, scrape.Vm("qmp_up", calm.Name));
+            Assert.Equal(1, scrape.Of(calm.Name, "qmp_up"));
             Assert.True(scrape.Has("qmp_connects_total", calm.Name));
         }
         while (!sending.IsCompleted);
 
         await sending.WaitAsync(TimeSpan.FromSeconds(30));
         var final = await exporter.WaitForAsync(
-            s => s.Vm("qmp_events_total", flood.Name, ("event", "RTC_CHANGE")) == FloodEvents && s.Vm("qmp_events_total", calm.Name, ("event", "STOP")) == 1,
+            s => s.Of(flood.Name, "qmp_events_total", ("event", "RTC_CHANGE")) == FloodEvents && s.Of(calm.Name, "qmp_events_total", ("event", "STOP")) == 1,
             $"all {FloodEvents} flood events and calm's STOP counted",
             TimeSpan.FromSeconds(30));
-        Assert.Equal(1, final.Vm("qmp_up", flood.Name));
-        Assert.Equal(1, final.Vm("qmp_connects_total", flood.Name));
-        Assert.Equal(0, final.Vm("qmp_protocol_errors_total", flood.Name, ("reason", "malformed_line")));
-        Assert.Equal(1795624766 + ((FloodEvents - 1) / 1e6), final.Vm("qmp_last_event_timestamp_seconds", flood.Name)!.Value, 3);
+        Assert.Equal(1, final.Of(flood.Name, "qmp_up"));
+        Assert.Equal(1, final.Of(flood.Name, "qmp_connects_total"));
+        Assert.Equal(0, final.Of(flood.Name, "qmp_protocol_errors_total", ("reason", "malformed_line")));
+        Assert.Equal(1795624766 + ((FloodEvents - 1) / 1e6), final.Of(flood.Name, "qmp_last_event_timestamp_seconds")!.Value, 3);
     }
 }

@@ -18,12 +18,12 @@ public sealed class ProtocolErrorMetricsTests
         await qemu.SendEventAsync("RTC_CHANGE", """{"offset": 600, "qom-path": "/machine/unattached/device[7]"}""");
 
         var scrape = await exporter.WaitForAsync(
-            s => s.Vm("qmp_events_total", vm.Name, ("event", "RTC_CHANGE")) == 2,
+            s => s.Of(vm.Name, "qmp_events_total", ("event", "RTC_CHANGE")) == 2,
             "2 RTC_CHANGE events counted after the malformed line");
-        Assert.Equal(1, scrape.Vm("qmp_protocol_errors_total", vm.Name, ("reason", "malformed_line")));
-        Assert.Equal(1, scrape.Vm("qmp_up", vm.Name));
-        Assert.Equal(1, scrape.Vm("qmp_connects_total", vm.Name));
-        Assert.Equal(0, scrape.Vm("qmp_disconnects_total", vm.Name));
+        Assert.Equal(1, scrape.Of(vm.Name, "qmp_protocol_errors_total", ("reason", "malformed_line")));
+        Assert.Equal(1, scrape.Of(vm.Name, "qmp_up"));
+        Assert.Equal(1, scrape.Of(vm.Name, "qmp_connects_total"));
+        Assert.Equal(0, scrape.Of(vm.Name, "qmp_disconnects_total"));
     }
 
     [Fact]
@@ -38,11 +38,11 @@ public sealed class ProtocolErrorMetricsTests
         await first.SendEventAsync("RTC_CHANGE", $$"""{"offset": 0, "qom-path": "{{new string('x', 5000)}}"}""");
 
         var scrape = await exporter.WaitForAsync(
-            s => s.Vm("qmp_connects_total", vm.Name) == 2 && s.Vm("qmp_up", vm.Name) == 1,
+            s => s.Of(vm.Name, "qmp_connects_total") == 2 && s.Of(vm.Name, "qmp_up") == 1,
             "web1 reconnected after the oversize line");
-        Assert.Equal(1, scrape.Vm("qmp_protocol_errors_total", vm.Name, ("reason", "oversize_line")));
-        Assert.Equal(1, scrape.Vm("qmp_disconnects_total", vm.Name));
-        Assert.Null(scrape.Vm("qmp_events_total", vm.Name, ("event", "RTC_CHANGE")));
+        Assert.Equal(1, scrape.Of(vm.Name, "qmp_protocol_errors_total", ("reason", "oversize_line")));
+        Assert.Equal(1, scrape.Of(vm.Name, "qmp_disconnects_total"));
+        Assert.Null(scrape.Of(vm.Name, "qmp_events_total", ("event", "RTC_CHANGE")));
         Assert.Equal(2, vm.Server.Accepted);
     }
 
@@ -67,9 +67,9 @@ public sealed class ProtocolErrorMetricsTests
         });
         await using var exporter = await ExporterHost.StartAsync("--vm", vm.Flag, "--QmpExporter:MaxLineBytes=4096");
 
-        var scrape = await exporter.WaitForAsync(s => s.Vm("qmp_connects_total", vm.Name) == 2 && s.IsSettled(vm.Name), "web1 reconnected after the oversize reply");
+        var scrape = await exporter.WaitForAsync(s => s.Of(vm.Name, "qmp_connects_total") == 2 && s.IsSettled(vm.Name), "web1 reconnected after the oversize reply");
 
-        Assert.Equal(1, scrape.Vm("qmp_protocol_errors_total", vm.Name, ("reason", "oversize_line")));
+        Assert.Equal(1, scrape.Of(vm.Name, "qmp_protocol_errors_total", ("reason", "oversize_line")));
     }
 
     [Fact]
@@ -85,13 +85,13 @@ public sealed class ProtocolErrorMetricsTests
         await qemu.SendEventAsync("DEVICE_TRAY_MOVED", """{"device": "", "tray-open": false, "id": "cd0"}""");
 
         var scrape = await exporter.WaitForAsync(
-            s => s.Vm("qmp_protocol_errors_total", stuck.Name, ("reason", "greeting_timeout")) >= 1
-                 && s.Vm("qmp_events_total", good.Name, ("event", "DEVICE_TRAY_MOVED")) == 2,
+            s => s.Of(stuck.Name, "qmp_protocol_errors_total", ("reason", "greeting_timeout")) >= 1
+                 && s.Of(good.Name, "qmp_events_total", ("event", "DEVICE_TRAY_MOVED")) == 2,
             "a greeting timeout for stuck and good's events");
-        Assert.Equal(0, scrape.Vm("qmp_up", stuck.Name));
-        Assert.Equal(0, scrape.Vm("qmp_connects_total", stuck.Name));
-        Assert.Equal(1, scrape.Vm("qmp_up", good.Name));
-        Assert.Equal(0, scrape.Vm("qmp_protocol_errors_total", good.Name, ("reason", "greeting_timeout")));
+        Assert.Equal(0, scrape.Of(stuck.Name, "qmp_up"));
+        Assert.Equal(0, scrape.Of(stuck.Name, "qmp_connects_total"));
+        Assert.Equal(1, scrape.Of(good.Name, "qmp_up"));
+        Assert.Equal(0, scrape.Of(good.Name, "qmp_protocol_errors_total", ("reason", "greeting_timeout")));
         Assert.Equal("ok: 1 of 2 VMs connected\n", await exporter.GetStringAsync("/healthz"));
     }
 }

@@ -7,6 +7,7 @@ using QmpExporter.Tests.Support;
 namespace QmpExporter.Tests.Hosting;
 
 /// <summary>Editing the VM list in appsettings.json applies without a restart; an edit that does not validate is ignored.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "xUnit disposes the fake VMs through IAsyncLifetime.DisposeAsync")]
 public sealed class ReloadTests : IAsyncLifetime
 {
     private readonly DirectoryInfo contentRoot = Directory.CreateTempSubdirectory("qmpexp-");
@@ -38,9 +39,9 @@ public sealed class ReloadTests : IAsyncLifetime
         var scrape = await exporter.WaitForAsync(
             s => s.IsSettled(db1.Name) && !s.Text.Contains($"vm=\"{web2.Name}\"", StringComparison.Ordinal),
             "db1 added and web2 gone after the edit");
-        Assert.Equal(1, scrape.Vm("qmp_up", web1.Name));
-        Assert.Equal(1, scrape.Vm("qmp_connects_total", web1.Name));
-        Assert.Equal(1, scrape.Vm("qmp_connects_total", db1.Name));
+        Assert.Equal(1, scrape.Of(web1.Name, "qmp_up"));
+        Assert.Equal(1, scrape.Of(web1.Name, "qmp_connects_total"));
+        Assert.Equal(1, scrape.Of(db1.Name, "qmp_connects_total"));
     }
 
     [Fact]
@@ -57,8 +58,8 @@ public sealed class ReloadTests : IAsyncLifetime
         await exporter.Services.GetRequiredService<VmSupervisor>().ReloadAsync();
 
         var scrape = await exporter.ScrapeAsync();
-        Assert.Equal(1, scrape.Vm("qmp_up", web1.Name));
-        Assert.Equal(1, scrape.Vm("qmp_up", web2.Name));
+        Assert.Equal(1, scrape.Of(web1.Name, "qmp_up"));
+        Assert.Equal(1, scrape.Of(web2.Name, "qmp_up"));
         Assert.False(scrape.Has("qmp_up", db1.Name));
         Assert.Equal(new[] { web1.Name, web2.Name }.Order(StringComparer.Ordinal), exporter.Services.GetRequiredService<VmSupervisor>().Sessions.Select(s => s.Name).Order(StringComparer.Ordinal));
 

@@ -3,18 +3,20 @@ using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-public sealed class BlockJobMappingTests
+public sealed class BlockJobMappingTests : IDisposable
 {
     private readonly MappingHarness vm = new();
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void Completed_seed_example_sets_final_progress_and_counts_the_outcome()
     {
         vm.Event("""{ "event": "BLOCK_JOB_COMPLETED", "data": { "type": "stream", "device": "virtio-disk0", "len": 10737418240, "offset": 10737418240, "speed": 0 }, "timestamp": { "seconds": 1267061043, "microseconds": 959568 } }""");
 
-        Assert.Equal(10737418240, vm.Value(MetricCatalog.BlockJobOffset, "virtio-disk0", "stream"));
-        Assert.Equal(10737418240, vm.Value(MetricCatalog.BlockJobLen, "virtio-disk0", "stream"));
-        Assert.Equal(1, vm.Value(MetricCatalog.BlockJobsFinished, "stream", "completed"));
+        Assert.Equal(10737418240, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "virtio-disk0").With("type", "stream")));
+        Assert.Equal(10737418240, vm.Value(BlockJobMapping.BlockJobLen.With("job", "virtio-disk0").With("type", "stream")));
+        Assert.Equal(1, vm.Value(BlockJobMapping.BlockJobsFinished.With("type", "stream").With("result", "completed")));
     }
 
     [Fact]
@@ -23,10 +25,10 @@ public sealed class BlockJobMappingTests
         vm.Event("""{"timestamp": {"seconds": 1795624772, "microseconds": 719622}, "event": "BLOCK_JOB_COMPLETED", "data": {"device": "job-report", "len": 33554432, "offset": 12582912, "speed": 0, "type": "mirror", "error": "Input/output error"}}""");
         vm.Event("""{ "event": "BLOCK_JOB_CANCELLED", "data": { "type": "stream", "device": "virtio-disk0", "len": 10737418240, "offset": 134217728, "speed": 0 }, "timestamp": { "seconds": 1267061043, "microseconds": 959568 } }""");
 
-        Assert.Equal(1, vm.Value(MetricCatalog.BlockJobsFinished, "mirror", "failed"));
-        Assert.Equal(12582912, vm.Value(MetricCatalog.BlockJobOffset, "job-report", "mirror"));
-        Assert.Equal(1, vm.Value(MetricCatalog.BlockJobsFinished, "stream", "cancelled"));
-        Assert.Null(vm.Value(MetricCatalog.BlockJobsFinished, "stream", "completed"));
+        Assert.Equal(1, vm.Value(BlockJobMapping.BlockJobsFinished.With("type", "mirror").With("result", "failed")));
+        Assert.Equal(12582912, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-report").With("type", "mirror")));
+        Assert.Equal(1, vm.Value(BlockJobMapping.BlockJobsFinished.With("type", "stream").With("result", "cancelled")));
+        Assert.Null(vm.Value(BlockJobMapping.BlockJobsFinished.With("type", "stream").With("result", "completed")));
     }
 
     [Fact]
@@ -35,7 +37,7 @@ public sealed class BlockJobMappingTests
         vm.Event("""{ "event": "BLOCK_JOB_ERROR", "data": { "device": "ide0-hd1", "operation": "write", "action": "stop" }, "timestamp": { "seconds": 1265044230, "microseconds": 450486 } }""");
         vm.Event("""{ "event": "BLOCK_JOB_ERROR", "data": { "device": "ide0-hd1", "operation": "write", "action": "stop" }, "timestamp": { "seconds": 1265044231, "microseconds": 450486 } }""");
 
-        Assert.Equal(2, vm.Value(MetricCatalog.BlockJobErrors, "write", "stop"));
+        Assert.Equal(2, vm.Value(BlockJobMapping.BlockJobErrors.With("operation", "write").With("action", "stop")));
     }
 
     [Fact]
@@ -43,8 +45,8 @@ public sealed class BlockJobMappingTests
     {
         vm.Event("""{ "event": "BLOCK_JOB_READY", "data": { "device": "drive0", "type": "mirror", "speed": 0, "len": 2097152, "offset": 2097152 }, "timestamp": { "seconds": 1265044230, "microseconds": 450486 } }""");
 
-        Assert.Equal(1, vm.Value(MetricCatalog.BlockJobReady, "drive0", "mirror"));
-        Assert.Equal(2097152, vm.Value(MetricCatalog.BlockJobOffset, "drive0", "mirror"));
+        Assert.Equal(1, vm.Value(BlockJobMapping.BlockJobReady.With("job", "drive0").With("type", "mirror")));
+        Assert.Equal(2097152, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "drive0").With("type", "mirror")));
     }
 
     [Fact]
@@ -59,9 +61,9 @@ public sealed class BlockJobMappingTests
         Assert.Equal(TimeSpan.FromSeconds(1), query.PollInterval(vm.Vm, polling));
 
         vm.Reply<BlockJobMapping>("""[{"auto-finalize": true, "io-status": "ok", "device": "job-stream", "auto-dismiss": true, "busy": false, "len": 33554432, "offset": 1048576, "status": "running", "paused": false, "speed": 4194304, "ready": false, "type": "stream"}]""");
-        Assert.Equal(1048576, vm.Value(MetricCatalog.BlockJobOffset, "job-stream", "stream"));
-        Assert.Equal(4194304, vm.Value(MetricCatalog.BlockJobSpeed, "job-stream", "stream"));
-        Assert.Equal(0, vm.Value(MetricCatalog.BlockJobReady, "job-stream", "stream"));
+        Assert.Equal(1048576, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-stream").With("type", "stream")));
+        Assert.Equal(4194304, vm.Value(BlockJobMapping.BlockJobSpeed.With("job", "job-stream").With("type", "stream")));
+        Assert.Equal(0, vm.Value(BlockJobMapping.BlockJobReady.With("job", "job-stream").With("type", "stream")));
 
         vm.Event("""{"timestamp": {"seconds": 1795624769, "microseconds": 623591}, "event": "BLOCK_JOB_COMPLETED", "data": {"device": "job-stream", "len": 33554432, "offset": 33554432, "speed": 4194304, "type": "stream"}}""");
         vm.Event("""{"timestamp": {"seconds": 1795624769, "microseconds": 623600}, "event": "JOB_STATUS_CHANGE", "data": {"status": "concluded", "id": "job-stream"}}""");
@@ -69,15 +71,15 @@ public sealed class BlockJobMappingTests
 
         vm.Time.Advance(TimeSpan.FromMinutes(4));
         vm.Vm.Jobs.Expire(vm.Time.GetUtcNow(), polling.FinishedJobRetention, vm.Series);
-        Assert.Equal(33554432, vm.Value(MetricCatalog.BlockJobOffset, "job-stream", "stream"));
+        Assert.Equal(33554432, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-stream").With("type", "stream")));
 
         vm.Time.Advance(TimeSpan.FromMinutes(1));
         vm.Vm.Jobs.Expire(vm.Time.GetUtcNow(), polling.FinishedJobRetention, vm.Series);
-        Assert.Equal(0, vm.Count(MetricCatalog.BlockJobOffset));
-        Assert.Equal(0, vm.Count(MetricCatalog.BlockJobLen));
-        Assert.Equal(0, vm.Count(MetricCatalog.BlockJobSpeed));
-        Assert.Equal(0, vm.Count(MetricCatalog.BlockJobReady));
-        Assert.Equal(1, vm.Value(MetricCatalog.BlockJobsFinished, "stream", "completed"));
+        Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobOffset));
+        Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobLen));
+        Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobSpeed));
+        Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobReady));
+        Assert.Equal(1, vm.Value(BlockJobMapping.BlockJobsFinished.With("type", "stream").With("result", "completed")));
         Assert.True(vm.Registry.RetiredSeries >= 4);
     }
 
@@ -88,7 +90,27 @@ public sealed class BlockJobMappingTests
         vm.Reply<BlockJobMapping>("[]");
 
         Assert.False(vm.Vm.Jobs.AnyActive);
-        Assert.Equal(5, vm.Value(MetricCatalog.BlockJobOffset, "job-a", "mirror"));
-        Assert.Equal(0, vm.Count(MetricCatalog.BlockJobsFinished));
+        Assert.Equal(5, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-a").With("type", "mirror")));
+        Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobsFinished));
+    }
+
+    [Fact]
+    public void Pending_of_an_unseen_job_makes_it_running_so_query_block_jobs_is_polled()
+    {
+        // qapi/block-core.json example: a transactional job finished its work and waits to be finalized.
+        var polling = new PollSettings(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
+        var query = EventMappings.Queries.OfType<BlockJobMapping>().Single();
+        Assert.Null(query.PollInterval(vm.Vm, polling));
+
+        vm.Event("""{ "event": "BLOCK_JOB_PENDING", "data": { "type": "mirror", "id": "backup_1" }, "timestamp": { "seconds": 1265044230, "microseconds": 450486 } }""");
+
+        Assert.Equal(1, vm.Value(MetricCatalog.Events.With("event", "BLOCK_JOB_PENDING")));
+        Assert.True(vm.Vm.Jobs.AnyActive);
+        Assert.Equal(TimeSpan.FromSeconds(1), query.PollInterval(vm.Vm, polling));
+
+        // Its end comes as BLOCK_JOB_COMPLETED, with the type PENDING gave.
+        vm.Event("""{ "event": "BLOCK_JOB_COMPLETED", "data": { "type": "mirror", "device": "backup_1", "len": 1048576, "offset": 1048576, "speed": 0 }, "timestamp": { "seconds": 1265044231, "microseconds": 0 } }""");
+        Assert.False(vm.Vm.Jobs.AnyActive);
+        Assert.Equal(1, vm.Value(BlockJobMapping.BlockJobsFinished.With("type", "mirror").With("result", "completed")));
     }
 }

@@ -1,22 +1,40 @@
-using System.Text;
 using System.Text.Json;
+using System.Diagnostics;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;
 
-/// <summary>One VM's mapping state, fed QMP lines and query replies exactly as a session feeds them.</summary>
-internal sealed class MappingHarness
+/// <summary>
+/// One VM's mapping state, fed QMP lines and query replies exactly as a session feeds them. It has a span source of
+/// its own; with <c>recordSpans</c> a listener of its own records them, whatever other tests listen to.
+/// </summary>
+internal sealed class MappingHarness : IDisposable
 {
-    public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
+    private readonly ActivityListener? listener;
+
+    public MappingHarness(int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm, bool recordSpans = false)
     {
-        Registry = new VmRegistry(maxSeriesPerVm);
+        Registry = new VmRegistry(EventMappings.Catalog, maxSeriesPerVm);
         var name = "vm-" + Guid.NewGuid().ToString("N")[..8];
-        Vm = new VmContext(name, Registry.GetOrAdd(name), Time, NullLogger.Instance) { RequestPosted = () => Requests++ };
+        Vm = new VmContext(name, Registry.GetOrAdd(name), Time, NullLogger.Instance, Spans) { RequestPosted = () => Requests++ };
+        if (recordSpans)
+        {
+            listener = new ActivityListener
+            {
+                ShouldListenTo = source => ReferenceEquals(source, Spans.Source),
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            };
+            ActivitySource.AddActivityListener(listener);
+        }
     }
+
+    public SpanSource Spans { get; } = new();
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
 
@@ -48,8 +66,7 @@ internal sealed class MappingHarness
         EventMappings.Queries.OfType<TQuery>().Single().Apply(document.RootElement.Clone(), Vm, sentAt ?? Vm.EventSequence);
     }
 
-    public double? Value(MetricFamily family, params string?[] labels) =>
-        Series.Get(family, new SeriesKey(At(labels, 0), At(labels, 1), At(labels, 2), At(labels, 3), At(labels, 4)));
+    public double? Value(in QmpExporter.Telemetry.Series series) => Series.Get(series);
 
     public int Count(MetricFamily family)
     {
@@ -58,5 +75,10 @@ internal sealed class MappingHarness
         return measurements.Count;
     }
 
-    private static string? At(string?[] labels, int i) => i < labels.Length ? labels[i] : null;
+    public void Dispose()
+    {
+        listener?.Dispose();
+        Spans.Dispose();
+    }
+
 }

@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using OpenTelemetry;
 using OpenTelemetry.Trace;
+using OpenTelemetry;
 using QmpExporter.Mappings;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Mappings;

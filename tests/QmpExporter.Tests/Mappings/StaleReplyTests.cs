@@ -8,9 +8,11 @@ namespace QmpExporter.Tests.Mappings;
 /// running after its BLOCK_JOB_COMPLETED and null; query-migrate saying active after MIGRATION failed). What had an
 /// event after the query was sent keeps the event's word.
 /// </summary>
-public sealed class StaleReplyTests
+public sealed class StaleReplyTests : IDisposable
 {
-    private readonly MappingHarness vm = new();
+    private readonly MappingHarness vm = new(recordSpans: true);
+
+    public void Dispose() => vm.Dispose();
 
     [Fact]
     public void A_job_reply_older_than_the_jobs_end_does_not_reopen_it()
@@ -23,7 +25,7 @@ public sealed class StaleReplyTests
         vm.Reply<BlockJobMapping>("""[{"device": "job-fail", "type": "mirror", "len": 33554432, "offset": 4194304, "speed": 0, "ready": false, "status": "running"}]""", sentAt);
 
         Assert.False(vm.Vm.Jobs.AnyActive);
-        Assert.Equal(12582912, vm.Value(MetricCatalog.BlockJobOffset, "job-fail", "mirror"));
+        Assert.Equal(12582912, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-fail").With("type", "mirror")));
     }
 
     [Fact]
@@ -45,7 +47,7 @@ public sealed class StaleReplyTests
         vm.Reply<BlockJobMapping>("""[{"device": "drive-virtio-disk0", "type": "mirror", "len": 20, "offset": 5, "speed": 0, "ready": false, "status": "running"}]""");
 
         Assert.True(vm.Vm.Jobs.AnyActive);
-        Assert.Equal(5, vm.Value(MetricCatalog.BlockJobOffset, "drive-virtio-disk0", "mirror"));
+        Assert.Equal(5, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "drive-virtio-disk0").With("type", "mirror")));
     }
 
     [Fact]
@@ -56,12 +58,20 @@ public sealed class StaleReplyTests
         var sentAt = vm.Vm.EventSequence;
         vm.Event("""{"timestamp": {"seconds": 1795624785, "microseconds": 419550}, "event": "MIGRATION", "data": {"status": "failed"}}""");
         vm.Vm.TakeRequests();
+        var wakeUps = vm.Requests;
 
         vm.Reply<MigrationMapping>("""{"status": "active", "ram": {"dirty-sync-count": 1}}""", sentAt);
 
-        Assert.Equal(1, vm.Value(MetricCatalog.MigrationStatus, "failed"));
-        Assert.Equal(0, vm.Value(MetricCatalog.MigrationStatus, "active"));
+        Assert.Equal(1, vm.Value(MigrationMapping.MigrationStatus.With("status", "failed")));
+        Assert.Equal(0, vm.Value(MigrationMapping.MigrationStatus.With("status", "active")));
         Assert.False(vm.Vm.MigrationActive);
+
+        // The migration's span still waits for the final figures: query-migrate again, and the session is woken for it.
+        Assert.Equal(VmQuery.Migration, vm.Vm.TakeRequests());
+        Assert.Equal(wakeUps + 1, vm.Requests);
+
+        vm.Reply<MigrationMapping>("""{"status": "failed", "total-time": 120, "ram": {"dirty-sync-count": 1}}""");
+        Assert.Equal(VmQuery.None, vm.Vm.TakeRequests());
     }
 
     [Fact]
@@ -72,9 +82,9 @@ public sealed class StaleReplyTests
         vm.Event("""{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "STOP"}""");
 
         vm.Reply<RunStateMapping>("""{"running": true, "status": "running"}""", sentAt);
-        Assert.Equal(0, vm.Value(MetricCatalog.VmRunning));
+        Assert.Equal(0, vm.Value(RunStateMapping.VmRunning));
 
         vm.Reply<RunStateMapping>("""{"running": false, "status": "paused"}""");
-        Assert.Equal(1, vm.Value(MetricCatalog.VmStatus, "paused"));
+        Assert.Equal(1, vm.Value(RunStateMapping.VmStatus.With("status", "paused")));
     }
 }

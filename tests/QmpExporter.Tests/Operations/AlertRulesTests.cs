@@ -13,7 +13,7 @@ public sealed class AlertRulesTests
     public async Task Promtool_check_rules_accepts_the_rules_file()
     {
         var rules = await AlertRules.LoadAsync();
-        var result = await ExternalTool.RunCheckedAsync("promtool", ["check", "rules", Repo.RulesFile]);
+        var result = await ExternalTool.RunCheckedAsync("promtool", ["check", "rules", Repository.RulesFile]);
 
         Assert.True(result.Output.Contains($"SUCCESS: {rules.Count} rules found", StringComparison.Ordinal), result.ToString());
     }
@@ -21,7 +21,7 @@ public sealed class AlertRulesTests
     [Fact]
     public async Task Promtool_test_rules_passes_every_case()
     {
-        var result = await ExternalTool.RunCheckedAsync("promtool", ["test", "rules", Repo.RulesTestFile]);
+        var result = await ExternalTool.RunCheckedAsync("promtool", ["test", "rules", Repository.RulesTestFile]);
 
         Assert.True(result.Output.Contains("SUCCESS", StringComparison.Ordinal), result.ToString());
     }
@@ -47,13 +47,13 @@ public sealed class AlertRulesTests
                 }
             }
 
-            var expectedUrl = Repo.RunbookBase + rule.Name + ".md";
+            var expectedUrl = Repository.RunbookBase + rule.Name + ".md";
             if (!rule.Annotations.TryGetValue("runbook_url", out var url) || url != expectedUrl)
             {
                 problems.Add($"{rule}: annotations.runbook_url must be {expectedUrl}, is '{url}'");
             }
 
-            var runbook = Repo.RunbookFile(rule.Name);
+            var runbook = Repository.RunbookFile(rule.Name);
             if (!File.Exists(runbook))
             {
                 problems.Add($"{rule}: no runbook page {Path.GetRelativePath(Repository.Root, runbook)}");
@@ -74,7 +74,7 @@ public sealed class AlertRulesTests
     public async Task Every_alert_has_a_firing_and_a_silent_promtool_case()
     {
         var names = (await AlertRules.LoadAsync()).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-        var tests = await Yaml.LoadAsync(Repo.RulesTestFile);
+        var tests = await Yaml.LoadAsync(Repository.RulesTestFile);
         var firing = new HashSet<string>(StringComparer.Ordinal);
         var silent = new HashSet<string>(StringComparer.Ordinal);
         foreach (var test in tests.GetProperty("tests").EnumerateArray())

@@ -8,7 +8,7 @@ public sealed class AlertmanagerConfigTests
     [Fact]
     public async Task Amtool_check_config_accepts_the_example()
     {
-        var result = await ExternalTool.RunCheckedAsync("amtool", ["check-config", Repo.AlertmanagerFile]);
+        var result = await ExternalTool.RunCheckedAsync("amtool", ["check-config", Repository.AlertmanagerFile]);
 
         Assert.True(result.Output.Contains("SUCCESS", StringComparison.Ordinal), result.ToString());
     }
@@ -28,7 +28,7 @@ public sealed class AlertmanagerConfigTests
         }
 
         var result = await ExternalTool.RunAsync("amtool",
-            ["config", "routes", "test", $"--config.file={Repo.AlertmanagerFile}", $"--verify.receivers={receiver}", .. labels]);
+            ["config", "routes", "test", $"--config.file={Repository.AlertmanagerFile}", $"--verify.receivers={receiver}", .. labels]);
 
         Assert.True(result.ExitCode == 0 && result.StdOut.Trim() == receiver, result.ToString());
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Operations;
 
@@ -35,7 +36,7 @@ internal static class DashboardQueries
 {
     public static JsonElement Load()
     {
-        using var document = JsonDocument.Parse(File.ReadAllBytes(Repo.DashboardFile));
+        using var document = JsonDocument.Parse(File.ReadAllBytes(Repository.DashboardFile));
         return document.RootElement.Clone();
     }
 

@@ -28,7 +28,7 @@ public sealed partial class DashboardTests
     [Fact]
     public async Task Dashboard_type_checks_against_grafana_schema()
     {
-        var json = await File.ReadAllTextAsync(Repo.DashboardFile);
+        var json = await File.ReadAllTextAsync(Repository.DashboardFile);
         using (JsonDocument.Parse(json))
         {
             // Valid JSON first: tsc would accept some non-JSON (comments, trailing commas).

@@ -6,7 +6,7 @@ using QmpExporter.Tests.Support;
 namespace QmpExporter.Tests.RealLibvirt;
 
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class LibvirtCollection
+public sealed class OneLibvirtDaemon
 {
     /// <summary>These tests share the host's one libvirtd, and one of them restarts it.</summary>
     public const string Name = "libvirt: one daemon";
@@ -16,7 +16,7 @@ public sealed class LibvirtCollection
 /// The libvirt source against the host's real libvirtd and QEMU 7.2 (TCG, no guest OS): every family must equal
 /// what <c>virsh qemu-monitor-event --loop</c>, run beside the exporter, saw.
 /// </summary>
-[Collection(LibvirtCollection.Name)]
+[Collection(OneLibvirtDaemon.Name)]
 public sealed class LibvirtSourceTests : IAsyncLifetime
 {
     private readonly string dir = Directory.CreateTempSubdirectory("qmpx-lv-").FullName;
@@ -59,8 +59,9 @@ public sealed class LibvirtSourceTests : IAsyncLifetime
         Assert.Equal(1, first.Of(a, "qemu_block_node_info", ("node_name", vdbBacking), ("device", "virtio-disk1"), ("target", "vdb")));
         Assert.Equal(0, first.Of(b, "qemu_device_tray_open", ("device", ""), ("id", "ide0-1-0")));
         var uuid = (await Virsh("domuuid", a)).StdOut.Trim();
-        Assert.Single(first.Samples, kv => kv.Key.StartsWith("qemu_info{", StringComparison.Ordinal) && kv.Key.Contains($"vm=\"{a}\"", StringComparison.Ordinal)
-            && kv.Key.Contains($"uuid=\"{uuid}\"", StringComparison.Ordinal) && kv.Key.Contains("version=\"7.", StringComparison.Ordinal));
+        var info = Scrape.Labels("{" + Assert.Single(first.SeriesOf(a, "qemu_info")).Key + "}");
+        Assert.Equal(uuid, info["uuid"]);
+        Assert.StartsWith("7.", info["version"], StringComparison.Ordinal);
 
         // A domain started after the exporter, whose boot sector panics: watched from its first event.
         var c = await CreateDomainAsync("c", BootSector.Panic);

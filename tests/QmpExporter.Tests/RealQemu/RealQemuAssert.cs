@@ -13,25 +13,6 @@ internal static partial class RealQemuAssert
     /// </summary>
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
-    /// <summary>The value of <paramref name="metric"/> for VM <paramref name="vm"/> with exactly these other labels.</summary>
-    public static double? Of(this Scrape scrape, string vm, string metric, params (string Name, string Value)[] labels) =>
-        scrape.Value(metric, [("vm", vm), .. labels]);
-
-    /// <summary><c>qmp_events_total</c> of one VM by event name.</summary>
-    public static Dictionary<string, double> EventCounts(this Scrape scrape, string vm)
-    {
-        var counts = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (series, value) in scrape.Samples)
-        {
-            if (series.StartsWith("qmp_events_total{", StringComparison.Ordinal) && series.Contains($"vm=\"{vm}\"", StringComparison.Ordinal))
-            {
-                counts[EventLabel().Match(series).Groups[1].Value] = value;
-            }
-        }
-
-        return counts;
-    }
-
     /// <summary>The control monitor's events by name.</summary>
     public static Dictionary<string, double> ControlCounts(this QemuVm qemu) =>
         qemu.ControlEvents.Events.GroupBy(e => e.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
@@ -68,6 +49,4 @@ internal static partial class RealQemuAssert
     private static string Describe(Dictionary<string, double> counts) =>
         string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value}")));
 
-    [GeneratedRegex("event=\"([^\"]*)\"")]
-    private static partial Regex EventLabel();
 }

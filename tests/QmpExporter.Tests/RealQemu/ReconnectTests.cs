@@ -37,7 +37,7 @@ public sealed class ReconnectTests
         Assert.Equal(1, scrape.Of(a, "qmp_disconnects_total"));
         Assert.Equal(0, scrape.Of(a, "qemu_vm_running"));
         Assert.Equal("7.2.22", greeting.Version);
-        Assert.Equal(1, scrape.Of(a, "qemu_info", ("version", greeting.Version), ("package", greeting.Package), ("uuid", "")));
+        Assert.Equal(1, scrape.Of(a, "qemu_info", ("version", greeting.Version), ("package", greeting.Package), ("uuid", ""), ("pid", qemu.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         Assert.Equal(0, scrape.Of(a, "qmp_protocol_errors_total", ("reason", "greeting_timeout")));
     }
 

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using QmpExporter.Hosting;
 
+using Xunit.Sdk;
+
 namespace QmpExporter.Tests.Support;
 
 /// <summary>
@@ -54,9 +56,27 @@ internal sealed class ExporterHost : IAsyncDisposable
 
     public Task<string> GetStringAsync(string path) => Http.GetStringAsync(new Uri(BaseAddress, path));
 
-    /// <summary>Scrapes until <paramref name="done"/> holds; the way every test waits for the exporter.</summary>
+    /// <summary>Scrapes until <paramref name="done"/> holds.</summary>
     public Task<Scrape> WaitForAsync(Func<Scrape, bool> done, string what, TimeSpan? timeout = null) =>
-        Eventually.Get(ScrapeAsync, done, what, timeout);
+        SettleAsync(what, s => done(s) ? null : "not yet", timeout ?? Eventually.DefaultTimeout);
+
+    /// <summary>
+    /// Scrapes until <paramref name="mismatch"/> says nothing (null) — the exporter caught up and agrees — and returns
+    /// that scrape; on the deadline, fails with the last mismatch.
+    /// </summary>
+    public async Task<Scrape> SettleAsync(string what, Func<Scrape, string?> mismatch, TimeSpan? timeout = null)
+    {
+        string? last = null;
+        try
+        {
+            return await Eventually.Get(ScrapeAsync, s => (last = mismatch(s)) is null, what, timeout ?? TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            throw new XunitException($"timed out waiting for {what}; last mismatch: {last}");
+        }
+    }
+
 
     public async ValueTask DisposeAsync()
     {

@@ -13,7 +13,7 @@ internal sealed record ToolResult(string CommandLine, int ExitCode, string StdOu
 }
 
 /// <summary>
-/// Runs the checks' real tools (promtool, amtool, prometheus, tsc, js-yaml, qemu-img, qemu-io, systemd-analyze,
+/// Finds and runs the tests' real tools (qemu-system-x86_64, promtool, amtool, prometheus, tsc, qemu-img, qemu-io, systemd-analyze,
 /// systemd-sysusers, helm, node, dotnet, the scripts) as processes with argument lists, never through a shell.
 /// A missing tool fails the test with how to get it: these checks never skip.
 /// </summary>
@@ -22,8 +22,9 @@ internal static class ExternalTool
     public const string InstallHint =
         "run the tests through scripts/test.sh (CI's entry point), or `. scripts/tools.sh` in your shell first: it installs " +
         "the checking tools when missing (systemd-analyze and systemd-sysusers from Debian's systemd, promtool and prometheus " +
-        "from Debian's prometheus, amtool from prometheus-alertmanager, qemu-img and qemu-io from qemu-utils, node from nodejs, " +
-        "helm into .tools/bin, kubernetes-models, js-yaml and typescript (tsc) by npm ci in tools/) and puts them on PATH";
+        "from Debian's prometheus, amtool from prometheus-alertmanager, qemu-system-x86_64 from qemu-system-x86, qemu-img " +
+        "and qemu-io from qemu-utils, virsh and libvirtd from libvirt-clients and libvirt-daemon-system, node from nodejs, " +
+        "helm into .tools/bin, kubernetes-models and typescript (tsc) by npm ci in tools/) and puts them on PATH";
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
@@ -61,7 +62,8 @@ internal static class ExternalTool
         IEnumerable<string> arguments,
         string? workingDirectory = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        string? stdin = null)
     {
         var start = new ProcessStartInfo(Find(name))
         {
@@ -84,9 +86,14 @@ internal static class ExternalTool
         var commandLine = string.Join(' ', start.ArgumentList.Prepend(name).Select(Quote));
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new XunitException($"could not start {commandLine}");
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
         var limit = timeout ?? DefaultTimeout;
         using var cts = new CancellationTokenSource(limit);
         try

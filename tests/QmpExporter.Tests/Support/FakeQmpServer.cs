@@ -2,6 +2,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
+using QmpExporter.Wire;
+
 namespace QmpExporter.Tests.Support;
 
 /// <summary>
@@ -12,8 +14,7 @@ namespace QmpExporter.Tests.Support;
 internal sealed class FakeQmpServer : IAsyncDisposable
 {
     /// <summary>QEMU 7.2's greeting, byte for byte (see /work/shared/qemu/README.md section 1).</summary>
-    public const string Greeting =
-        """{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}""";
+    public const string Greeting = Qemu72Wire.Greeting;
 
     private readonly string directory;
     private readonly Socket listener;
@@ -153,7 +154,7 @@ internal sealed class FakeQmpConnection(Socket socket, int number) : IDisposable
     public Task GreetAsync() => SendLineAsync(FakeQmpServer.Greeting);
 
     /// <summary>Sends one JSON object the way QEMU does: on one line, ended by CRLF.</summary>
-    public Task SendLineAsync(string json) => SendRawAsync(Encoding.UTF8.GetBytes(json + "\r\n"));
+    public Task SendLineAsync(string json) => SendRawAsync(Encoding.UTF8.GetBytes(json + Qemu72Wire.LineEnd));
 
     public Task SendEventAsync(string name, string? dataJson = null, long seconds = 1795624766, long microseconds = 155936) =>
         SendLineAsync(Event(name, dataJson, seconds, microseconds));
@@ -221,7 +222,7 @@ internal sealed class FakeQmpConnection(Socket socket, int number) : IDisposable
 
     public async Task ReplyAsync(QmpRequest request, string returnJson = "{}")
     {
-        await SendLineAsync($$"""{"return": {{returnJson}}, "id": {{request.IdJson}}}""");
+        await SendLineAsync(Qemu72Wire.Return(returnJson, request.IdJson));
         Answer(request);
     }
 
@@ -267,13 +268,13 @@ internal sealed class FakeQmpConnection(Socket socket, int number) : IDisposable
                     await ReplyAsync(request);
                     break;
                 case "query-version":
-                    await ReplyAsync(request, """{"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}""");
+                    await ReplyAsync(request, Qemu72Wire.Version);
                     break;
                 case "query-status":
-                    await ReplyAsync(request, """{"status": "running", "singlestep": false, "running": true}""");
+                    await ReplyAsync(request, Qemu72Wire.RunningStatus);
                     break;
                 default:
-                    await ReplyErrorAsync(request, "CommandNotFound", $"The command {request.Execute} has not been found");
+                    await ReplyErrorAsync(request, "CommandNotFound", Qemu72Wire.CommandNotFound(request.Execute));
                     break;
             }
         }
@@ -317,7 +318,5 @@ internal sealed class FakeQmpConnection(Socket socket, int number) : IDisposable
     }
 
     public static string Event(string name, string? dataJson = null, long seconds = 1795624766, long microseconds = 155936) =>
-        dataJson is null
-            ? $$"""{"timestamp": {"seconds": {{seconds}}, "microseconds": {{microseconds}}}, "event": "{{name}}"}"""
-            : $$"""{"timestamp": {"seconds": {{seconds}}, "microseconds": {{microseconds}}}, "event": "{{name}}", "data": {{dataJson}}}""";
+        Qemu72Wire.Event(name, dataJson, seconds, microseconds);
 }

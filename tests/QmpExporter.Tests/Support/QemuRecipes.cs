@@ -126,52 +126,10 @@ internal static class QemuRecipes
         }.ToJsonString();
     }
 
-    public static Task QemuImgAsync(params string[] args) => RunToolAsync("qemu-img", args);
+    public static Task QemuImgAsync(params string[] args) => ExternalTool.RunCheckedAsync("qemu-img", args);
 
     /// <summary><c>qemu-io -f FORMAT -c COMMAND IMAGE</c>.</summary>
-    public static Task QemuIoAsync(string format, string image, string command) => RunToolAsync("qemu-io", "-f", format, "-c", command, image);
-
-    /// <summary>Runs a tool from qemu-utils and fails with its output unless it exits 0.</summary>
-    public static async Task<string> RunToolAsync(string tool, params string[] args)
-    {
-        var start = new ProcessStartInfo(FindOnPath(tool, QemuVm.InstallHint))
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {tool}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cts.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
-        }
-
-        return await stdout;
-    }
-
-    /// <summary>The full path of <paramref name="tool"/> on PATH, or an exception that says how to install it.</summary>
-    public static string FindOnPath(string tool, string installHint)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, tool);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException($"{tool} is not on PATH: {installHint}.");
-    }
+    public static Task QemuIoAsync(string format, string image, string command) => ExternalTool.RunCheckedAsync("qemu-io", ["-f", format, "-c", command, image]);
 
     /// <summary>An HMP command through <c>human-monitor-command</c> on the control monitor; returns HMP's output.</summary>
     public static async Task<string> HmpAsync(this QemuVm vm, string commandLine)
@@ -341,6 +299,9 @@ internal sealed class ScratchDir : IDisposable
     public string Root { get; }
 
     public string Path(string name) => System.IO.Path.Combine(Root, name);
+
+    /// <summary>A fresh directory under /tmp that the caller deletes (short: unix socket paths are limited to 108 bytes).</summary>
+    public static string CreateTempDirectory(string prefix) => Directory.CreateTempSubdirectory($"qmpx-{prefix}-").FullName;
 
     public void Dispose()
     {

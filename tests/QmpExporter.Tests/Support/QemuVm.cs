@@ -35,9 +35,6 @@ internal sealed record QemuVmOptions
 internal sealed class QemuVm : IAsyncDisposable
 {
     public const string QemuBinary = "qemu-system-x86_64";
-    public const string InstallHint =
-        "run the test command, scripts/test.sh, which installs qemu-system-x86 and qemu-utils when missing " +
-        "(or: apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils)";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private static readonly QmpClientOptions ControlOptions = new() { GreetingTimeout = TimeSpan.FromSeconds(5), CommandTimeout = TimeSpan.FromSeconds(10) };
@@ -114,7 +111,7 @@ internal sealed class QemuVm : IAsyncDisposable
     /// <inheritdoc cref="StartAsync(string[])"/>
     public static async Task<QemuVm> StartAsync(QemuVmOptions options)
     {
-        var qemu = FindQemu();
+        var qemu = ExternalTool.Find(QemuBinary);
         var directory = CreateShortTempDir();
         QemuVm? vm = null;
         try
@@ -249,20 +246,6 @@ internal sealed class QemuVm : IAsyncDisposable
     }
 
     public override string ToString() => $"QEMU pid {process?.Id} in {Directory}";
-
-    private static string FindQemu()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = System.IO.Path.Combine(dir, QemuBinary);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException($"{QemuBinary} is not on PATH; the real-QEMU tests need it: {InstallHint}.");
-    }
 
     /// <summary>/tmp/qv-XXXXXXXX: socket paths stay far below the 107-byte sun_path limit.</summary>
     private static string CreateShortTempDir()

@@ -13,6 +13,22 @@ internal static class Repository
     /// <summary>A path inside the repository, e.g. <c>Repository.Path("deploy", "systemd")</c>.</summary>
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
 
+    public const string RunbookBase = "https://github.com/qmp-exporter/qmp-exporter/blob/main/docs/runbooks/";
+
+    public static string RulesFile => Path("grafana", "alerts", "qmp-exporter.rules.yml");
+
+    public static string RulesTestFile => Path("grafana", "alerts", "tests", "qmp-exporter.rules.test.yml");
+
+    public static string DashboardFile => Path("grafana", "dashboards", "qmp-exporter.json");
+
+    public static string AlertmanagerFile => Path("deploy", "alertmanager", "alertmanager.example.yml");
+
+    public static string ChartDir => Path("deploy", "helm", "qmp-exporter");
+
+    public static string SystemdDir => Path("deploy", "systemd");
+
+    public static string RunbookFile(string alert) => Path("docs", "runbooks", alert + ".md");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
 using QmpExporter.Tests.Support;
 
@@ -19,10 +20,10 @@ public sealed class MetricsEndpointTests
         for (var i = 0; i < 1500; i++)
         {
             var vm = registry.GetOrAdd(prefix + i);
-            vm.Set(MetricCatalog.Up, SeriesKey.None, 1);
-            vm.Add(MetricCatalog.Events, new SeriesKey("STOP"), i);
-            vm.Add(MetricCatalog.Events, new SeriesKey("RESUME"), i);
-            vm.Add(MetricCatalog.BlockIoErrors, new SeriesKey("drive0", "disk0", "read", "report", ""), 2);
+            vm.Set(SessionMetrics.Up, 1);
+            vm.Add(MetricCatalog.Events.With("event", "STOP"), i);
+            vm.Add(MetricCatalog.Events.With("event", "RESUME"), i);
+            vm.Add(BlockIoErrorMapping.BlockIoErrors.With("device", "drive0").With("node_name", "disk0").With("operation", "read").With("action", "report").With("nospace", ""), 2);
         }
 
         var full = await exporter.ScrapeAsync();

@@ -74,7 +74,7 @@ public sealed class BlockIoErrorTests
         var scrapeA = await SettleAsync(exporter, a, ignoreReport, "running");
         var scrapeB = await SettleAsync(exporter, b, reportIgnore, "running");
         static string[] Tuples(params (string Operation, string Action)[] tuples) =>
-            [.. tuples.Select(t => ControlTruth.Key(("device", ""), ("node_name", "disk0"), ("operation", t.Operation), ("action", t.Action), ("nospace", ""))).Order(StringComparer.Ordinal)];
+            [.. tuples.Select(t => Scrape.Key(("device", ""), ("node_name", "disk0"), ("operation", t.Operation), ("action", t.Action), ("nospace", ""))).Order(StringComparer.Ordinal)];
         Assert.Equal(Tuples(("read", "ignore"), ("write", "report")), scrapeA.SeriesOf(a, "qemu_block_io_errors_total").Keys.Order(StringComparer.Ordinal));
         Assert.Equal(Tuples(("read", "report"), ("write", "ignore")), scrapeB.SeriesOf(b, "qemu_block_io_errors_total").Keys.Order(StringComparer.Ordinal));
         Assert.Equal(0, scrapeA.Of(a, "qemu_stops_total"));

@@ -13,44 +13,6 @@ namespace QmpExporter.Tests.RealQemu;
 /// </summary>
 internal static partial class ControlTruth
 {
-    /// <summary>Every series of <paramref name="metric"/> of VM <paramref name="vm"/>, keyed by its other labels.</summary>
-    public static Dictionary<string, double> SeriesOf(this Scrape scrape, string vm, string metric)
-    {
-        var series = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (text, value) in scrape.Samples)
-        {
-            var brace = text.IndexOf('{', StringComparison.Ordinal);
-            if (brace < 0 || text[..brace] != metric)
-            {
-                continue;
-            }
-
-            var labels = Labels(text[brace..]);
-            if (labels.Remove("vm", out var owner) && owner == vm)
-            {
-                series[Key([.. labels.Select(kv => (kv.Key, kv.Value))])] = value;
-            }
-        }
-
-        return series;
-    }
-
-    /// <summary>The labels of a series text <c>{a="b",c="d"}</c>.</summary>
-    public static Dictionary<string, string> Labels(string braces)
-    {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (Match m in LabelPair().Matches(braces))
-        {
-            labels[m.Groups[1].Value] = Regex.Unescape(m.Groups[2].Value);
-        }
-
-        return labels;
-    }
-
-    /// <summary>The canonical key of a label set: <c>name="value"</c> sorted by name, comma-separated.</summary>
-    public static string Key(params (string Name, string Value)[] labels) =>
-        string.Join(',', labels.OrderBy(l => l.Name, StringComparer.Ordinal).Select(l => $"{l.Name}=\"{l.Value}\""));
-
     /// <summary>Null when the two sets of series are equal, else both, printed.</summary>
     public static string? Diff(string what, IReadOnlyDictionary<string, double> expected, IReadOnlyDictionary<string, double> actual)
     {
@@ -66,33 +28,16 @@ internal static partial class ControlTruth
     public static string? EventsDiff(this Scrape scrape, string vm, QemuVm qemu)
     {
         var expected = qemu.ControlEvents.Events.GroupBy(e => e.Name, StringComparer.Ordinal)
-            .ToDictionary(g => Key(("event", g.Key)), g => (double)g.Count(), StringComparer.Ordinal);
+            .ToDictionary(g => Scrape.Key(("event", g.Key)), g => (double)g.Count(), StringComparer.Ordinal);
         var actual = scrape.SeriesOf(vm, "qmp_events_total").Where(kv => kv.Value != 0).ToDictionary(StringComparer.Ordinal);
         return Diff("qmp_events_total", expected, actual);
-    }
-
-    /// <summary>
-    /// Scrapes until <paramref name="mismatch"/> says nothing (null) — the exporter caught up and agrees — and returns
-    /// that scrape; on the deadline, fails with the last mismatch.
-    /// </summary>
-    public static async Task<Scrape> SettleAsync(this ExporterHost exporter, string what, Func<Scrape, string?> mismatch, TimeSpan? timeout = null)
-    {
-        string? last = null;
-        try
-        {
-            return await exporter.WaitForAsync(s => (last = mismatch(s)) is null, what, timeout ?? TimeSpan.FromSeconds(10));
-        }
-        catch (TimeoutException)
-        {
-            throw new XunitException($"timed out waiting for {what}; last mismatch: {last}");
-        }
     }
 
     /// <summary>Null when qemu_vm_status has exactly <paramref name="status"/> at 1 (and every other status at 0).</summary>
     public static string? StatusDiff(this Scrape scrape, string vm, string status)
     {
         var series = scrape.SeriesOf(vm, "qemu_vm_status");
-        return series.GetValueOrDefault(Key(("status", status))) == 1 && series.Values.Sum() == 1
+        return series.GetValueOrDefault(Scrape.Key(("status", status))) == 1 && series.Values.Sum() == 1
             ? null
             : $"qemu_vm_status should be {status}: [{Describe(series)}]";
     }
@@ -132,7 +77,7 @@ internal static partial class ControlTruth
         {
             var d = e.DataOf();
             var nospace = d.TryGetProperty("nospace", out var ns) ? (ns.GetBoolean() ? "true" : "false") : "";
-            return Key(("device", d.GetProperty("device").GetString()!), ("node_name", NodeLabel(e.Str("node-name"), autoNames)),
+            return Scrape.Key(("device", d.GetProperty("device").GetString()!), ("node_name", NodeLabel(e.Str("node-name"), autoNames)),
                 ("operation", d.GetProperty("operation").GetString()!), ("action", d.GetProperty("action").GetString()!), ("nospace", nospace));
         }).CountBy();
 
@@ -147,7 +92,7 @@ internal static partial class ControlTruth
             var stats = drive.GetProperty("stats");
             foreach (var (field, operation) in new[] { ("failed_rd_operations", "read"), ("failed_wr_operations", "write"), ("failed_flush_operations", "flush"), ("failed_unmap_operations", "unmap") })
             {
-                series[Key(("device", device), ("node_name", node), ("operation", operation))] = stats.GetProperty(field).GetInt64();
+                series[Scrape.Key(("device", device), ("node_name", node), ("operation", operation))] = stats.GetProperty(field).GetInt64();
             }
         }
 
@@ -160,13 +105,13 @@ internal static partial class ControlTruth
         {
             var d = e.DataOf();
             var result = e.Name == "BLOCK_JOB_CANCELLED" ? "cancelled" : d.TryGetProperty("error", out _) ? "failed" : "completed";
-            return Key(("type", d.GetProperty("type").GetString()!), ("result", result));
+            return Scrape.Key(("type", d.GetProperty("type").GetString()!), ("result", result));
         }).CountBy();
 
     /// <summary>qemu_block_job_errors_total from BLOCK_JOB_ERROR.</summary>
     public static Dictionary<string, double> JobErrors(QemuVm qemu) =>
         qemu.ControlEvents.Events.Where(e => e.Name == "BLOCK_JOB_ERROR")
-            .Select(e => Key(("operation", e.Str("operation")!), ("action", e.Str("action")!))).CountBy();
+            .Select(e => Scrape.Key(("operation", e.Str("operation")!), ("action", e.Str("action")!))).CountBy();
 
     /// <summary>The job gauges (offset, len, speed, ready) of one job, from the control's final BLOCK_JOB_COMPLETED/_CANCELLED.</summary>
     public static RecordedEvent FinalJobEvent(this QemuVm qemu, string job) =>
@@ -181,6 +126,4 @@ internal static partial class ControlTruth
     private static Dictionary<string, double> CountBy(this IEnumerable<string> keys) =>
         keys.GroupBy(k => k, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
 
-    [GeneratedRegex("""(\w+)="((?:[^"\\]|\\.)*)"(?:,|\})""")]
-    private static partial Regex LabelPair();
 }

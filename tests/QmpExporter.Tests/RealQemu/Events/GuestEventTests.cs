@@ -21,7 +21,7 @@ public sealed class GuestEventTests
         var dumps = qemu.ControlEvents.Events.Where(e => e.Name == "DUMP_COMPLETED").ToList();
         var results = dumps.Select(e => e.DataOf().GetProperty("result")).ToList();
         Assert.Equal(["completed", "failed"], results.Select(r => r.GetProperty("status").GetString()));
-        var expected = results.GroupBy(r => ControlTruth.Key(("result", r.GetProperty("status").GetString()!)), StringComparer.Ordinal)
+        var expected = results.GroupBy(r => Scrape.Key(("result", r.GetProperty("status").GetString()!)), StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
         var status = await qemu.StatusAsync();
         var scrape = await exporter.SettleAsync("both dumps counted", s => ControlTruth.FirstOf(
@@ -51,7 +51,7 @@ public sealed class GuestEventTests
         await qemu.ControlEvents.WaitForAsync("STOP");
         Assert.Equal("guest-panicked", (await qemu.ExecuteAsync("query-status")).GetProperty("status").GetString());
         var expected = qemu.ControlEvents.Events.Where(e => e.Name == "GUEST_PANICKED")
-            .GroupBy(e => ControlTruth.Key(("action", e.Str("action")!)), StringComparer.Ordinal)
+            .GroupBy(e => Scrape.Key(("action", e.Str("action")!)), StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
         var scrape = await exporter.SettleAsync("the panic counted", s => ControlTruth.FirstOf(
             s.EventsDiff(a, qemu),

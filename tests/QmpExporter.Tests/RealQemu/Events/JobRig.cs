@@ -72,10 +72,11 @@ internal sealed class JobRig : IAsyncDisposable
         return ["-blockdev", QemuRecipes.BlkdebugJson(nodeName, image, rules)];
     }
 
+    private static readonly string[] JobGauges = ["qemu_block_job_offset_bytes", "qemu_block_job_len_bytes", "qemu_block_job_speed_bytes_per_second", "qemu_block_job_ready"];
+
     /// <summary>True while any job gauge of <paramref name="job"/> is served.</summary>
     public bool HasJobSeries(Scrape scrape, string job) =>
-        new[] { "qemu_block_job_offset_bytes", "qemu_block_job_len_bytes", "qemu_block_job_speed_bytes_per_second", "qemu_block_job_ready" }
-            .Any(metric => scrape.SeriesOf(Vm, metric).Keys.Any(k => k.Contains($"job=\"{job}\"", StringComparison.Ordinal)));
+        JobGauges.Any(metric => scrape.SeriesOf(Vm, metric).Keys.Any(k => k.Contains($"job=\"{job}\"", StringComparison.Ordinal)));
 
     /// <summary>
     /// Waits until the exporter agrees with the control monitor on every event count, on

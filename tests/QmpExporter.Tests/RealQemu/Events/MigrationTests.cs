@@ -28,7 +28,7 @@ public sealed class MigrationTests
             s.Of(a, "qemu_migration_pass") == lastPass ? null : $"qemu_migration_pass {s.Of(a, "qemu_migration_pass")} != {lastPass}",
             s.Of(a, "qemu_migration_status", ("status", "completed")) == 1 ? null : "qemu_migration_status{status=\"completed\"} is not 1"));
         RealQemuAssert.EventsMatchControl(scrape, a, qemu);
-        Assert.Equal(ControlTruth.Describe(new Dictionary<string, double> { [ControlTruth.Key(("result", "completed"))] = 1 }),
+        Assert.Equal(ControlTruth.Describe(new Dictionary<string, double> { [Scrape.Key(("result", "completed"))] = 1 }),
             ControlTruth.Describe(NonZero(scrape.SeriesOf(a, "qemu_migrations_total"))));
         Assert.Equal(1, scrape.SeriesOf(a, "qemu_migration_status").Values.Sum());
         Assert.Equal(0, scrape.Of(a, "qemu_vm_running"));
@@ -57,7 +57,7 @@ public sealed class MigrationTests
 
         var statuses = qemu.ControlEvents.Events.Where(e => e.Name == "MIGRATION").Select(e => e.Str("status")!).ToList();
         var expected = statuses.Where(s => s is "completed" or "failed" or "cancelled")
-            .GroupBy(s => ControlTruth.Key(("result", s)), StringComparer.Ordinal).ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
+            .GroupBy(s => Scrape.Key(("result", s)), StringComparer.Ordinal).ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
         var lastSetup = qemu.ControlEvents.Events.ToList().FindLastIndex(e => e.Name == "MIGRATION" && e.Str("status") == "setup");
         var lastPass = qemu.ControlEvents.Events.Skip(lastSetup).LastOrDefault(e => e.Name == "MIGRATION_PASS")?.Long("pass") ?? 0;
         var status = await qemu.StatusAsync();

@@ -27,7 +27,7 @@ public sealed class QuorumTests
         await qemu.ControlEvents.WaitForAsync("QUORUM_REPORT_BAD", 2);
 
         var bad = qemu.ControlEvents.Events.Where(e => e.Name == "QUORUM_REPORT_BAD")
-            .GroupBy(e => ControlTruth.Key(("node_name", e.Str("node-name")!), ("type", e.Str("type")!)), StringComparer.Ordinal).ToList();
+            .GroupBy(e => Scrape.Key(("node_name", e.Str("node-name")!), ("type", e.Str("type")!)), StringComparer.Ordinal).ToList();
         var reports = bad.ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal);
         var sectors = bad.ToDictionary(g => g.Key, g => (double)g.Sum(e => e.Long("sectors-count")), StringComparer.Ordinal);
         Assert.Equal(2, reports.Count);

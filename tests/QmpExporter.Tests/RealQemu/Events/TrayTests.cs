@@ -47,7 +47,7 @@ public sealed class TrayTests
 
         // The last DEVICE_TRAY_MOVED per (device, id) is the state each tray is left in.
         var expected = qemu.ControlEvents.Events.Where(e => e.Name == "DEVICE_TRAY_MOVED")
-            .GroupBy(e => ControlTruth.Key(("device", e.Str("device")!), ("id", e.Str("id")!)), StringComparer.Ordinal)
+            .GroupBy(e => Scrape.Key(("device", e.Str("device")!), ("id", e.Str("id")!)), StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Last().DataOf().GetProperty("tray-open").GetBoolean() ? 1.0 : 0.0, StringComparer.Ordinal);
         Assert.Equal(2, expected.Count);
         var scrape = await exporter.SettleAsync("the trays' last states", s => ControlTruth.FirstOf(

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 using QmpExporter.Tests.Support;
 

@@ -1,3 +1,4 @@
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 using QmpExporter.Tests.Support;
 

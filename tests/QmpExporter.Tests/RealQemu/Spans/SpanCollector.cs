@@ -2,8 +2,9 @@ using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using OpenTelemetry;
 using OpenTelemetry.Trace;
+using OpenTelemetry;
+using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 using QmpExporter.Tests.Support;
 

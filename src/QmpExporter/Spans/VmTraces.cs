@@ -3,14 +3,14 @@ using System.Text.Json;
 using QmpExporter.Qmp;
 using QmpExporter.Telemetry;
 
-namespace QmpExporter.Mappings;
+namespace QmpExporter.Spans;
 
 /// <summary>
 /// The open spans of one VM besides its block jobs' (<see cref="BlockJobTracker"/>): the current migration, and the
 /// current incident, a short span that gathers the VM's other events until it has been quiet for a moment. Lives as
 /// long as the VM's session, so a span survives a reconnect.
 /// </summary>
-internal sealed class VmTraces(string vm)
+internal sealed class VmTraces(string vm, SpanSource spans)
 {
     /// <summary>An incident ends once no event came for this long, or when it holds <see cref="MaxIncidentEvents"/>.</summary>
     public static readonly TimeSpan IncidentQuietPeriod = TimeSpan.FromSeconds(2);
@@ -52,7 +52,7 @@ internal sealed class VmTraces(string vm)
     /// <summary>Adds the event to the VM's current incident span, opening one if needed; true when it opened one.</summary>
     public bool Incident(in QmpEvent evt, DateTimeOffset now)
     {
-        if (!QmpTracing.Enabled)
+        if (!spans.Enabled)
         {
             return false;
         }
@@ -65,7 +65,7 @@ internal sealed class VmTraces(string vm)
             {
                 opened = true;
                 QmpTracing.End(incident, incidentLastEvent);
-                incident = QmpTracing.StartRoot(QmpTracing.IncidentSpan, evt.Timestamp, vm);
+                incident = spans.StartRoot(QmpTracing.IncidentSpan, evt.Timestamp, vm);
                 incident?.SetTag(QmpTracing.IncidentFirstEvent, evt.Name);
                 incidentEvents = 0;
             }
@@ -108,7 +108,7 @@ internal sealed class VmTraces(string vm)
             if (migration is null || migrationEnd is not null)
             {
                 QmpTracing.End(migration, migrationEnd);
-                migration = QmpTracing.StartRoot(QmpTracing.MigrationSpan, at, vm);
+                migration = spans.StartRoot(QmpTracing.MigrationSpan, at, vm);
                 migrationEnd = null;
             }
 
@@ -178,9 +178,9 @@ internal sealed class VmTraces(string vm)
 
     private static void SetLong(Activity activity, string tag, JsonElement info, string member)
     {
-        if (EventData.Long(info, member) is { } value)
+        if (info.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number))
         {
-            activity.SetTag(tag, value);
+            activity.SetTag(tag, number);
         }
     }
 }

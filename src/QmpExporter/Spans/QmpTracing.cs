@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace QmpExporter.Telemetry;
+using QmpExporter.Telemetry;
+
+namespace QmpExporter.Spans;
 
 /// <summary>
-/// The exporter's one <see cref="ActivitySource"/> and the attribute names of its spans (README "Traces"). Every span
-/// is a root: it tells what happened to one job, migration or incident of one VM, not to a request of ours.
+/// The names of the exporter's spans and their attributes (README "Traces"), and the helpers that start and end them.
+/// Every span is a root: it tells what happened to one job, migration or incident of one VM, not to a request of ours.
 /// </summary>
 internal static class QmpTracing
 {
@@ -31,25 +33,6 @@ internal static class QmpTracing
     public const string JobSpan = "qemu.block_job";
     public const string MigrationSpan = "qemu.migration";
     public const string IncidentSpan = "qemu.incident";
-
-    public static readonly ActivitySource Source = new(new ActivitySourceOptions(SourceName) { Version = ExporterMetrics.Version });
-
-    public static bool Enabled => Source.HasListeners();
-
-    /// <summary>Starts a span with no parent, whatever is current on this thread, at QEMU's time <paramref name="start"/>.</summary>
-    public static Activity? StartRoot(string name, DateTimeOffset start, string vm)
-    {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-
-        var ambient = Activity.Current;
-        Activity.Current = null;
-        var activity = Source.StartActivity(name, ActivityKind.Internal, default(ActivityContext), [new(VmName, vm)], startTime: start);
-        Activity.Current = ambient;
-        return activity;
-    }
 
     /// <summary>Ends a span at QEMU's time <paramref name="end"/> (or now), without touching what is current on this thread.</summary>
     public static void End(Activity? activity, DateTimeOffset? end = null)

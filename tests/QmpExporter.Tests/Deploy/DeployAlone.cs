@@ -5,7 +5,7 @@ namespace QmpExporter.Tests.Deploy;
 /// collection alone, after the parallel ones, so the timing-sensitive QEMU and exporter tests never compete with it.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SerialCollection
+public sealed class DeployAlone
 {
     public const string Name = "Deploy: alone";
 }
