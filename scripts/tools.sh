@@ -4,7 +4,7 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-ensure_packages qemu-system-x86 qemu-utils prometheus prometheus-alertmanager systemd unzip
+ensure_packages qemu-system-x86 qemu-utils prometheus prometheus-alertmanager systemd unzip libvirt-daemon-system libvirt-clients libvirt0
 # TLS and signal checks of the daemon: a CA made with openssl, requests with curl, signals with kill.
 ensure_packages openssl curl procps
 command -v npm >/dev/null || ensure_packages nodejs npm

@@ -31,6 +31,8 @@ internal sealed partial class ExporterCommandLine
             "A unix socket QEMUs dial in to (-chardev socket,path=PATH,reconnect=5 -mon chardev=ID,mode=control)"),
         CommandLineOption.ListEntry("--discover", "GLOB", "QmpExporter:Discover:Globs",
             "Watch QMP sockets matching GLOB (wildcards in the file name, e.g. '/run/qemu/*.qmp'); repeatable"),
+        CommandLineOption.Setting("--libvirt", "URI", "QmpExporter:Libvirt:Uri",
+            "Watch every domain of a libvirt host through libvirt's event relay [default URI: qemu:///system]") with { ValueWhenBare = Libvirt.LibvirtOptions.DefaultUri },
         CommandLineOption.Setting("--urls", "URLS", "urls", "Where to serve /metrics, ';'-separated [default: http://*:9719; https:// with TLS]"),
         CommandLineOption.Setting("--web.config.file", "FILE", WebConfigFileKey,
             "TLS, basic auth and response headers, in the Prometheus exporter-toolkit web configuration format"),

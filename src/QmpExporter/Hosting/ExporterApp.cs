@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using QmpExporter.Configuration;
+using QmpExporter.Libvirt;
 using QmpExporter.Mappings;
 using QmpExporter.Spans;
 using QmpExporter.Telemetry;
@@ -102,6 +103,7 @@ internal static class ExporterApp
         services.AddSingleton<VmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
         AddSources(services);
+        LibvirtServices.Add(services);
 
         AddTracing(builder);
         var app = builder.Build();

@@ -26,7 +26,14 @@ internal sealed class QueryScheduler(VmContext vm, PollSettings polling, ILogger
     public bool HoldsBackRequests => deferred != VmQuery.None;
 
     /// <summary>Runs the queries requested since the last call and those due by their timer, in registration order.</summary>
-    public async Task RunDueAsync(QmpClient client, CancellationToken cancellationToken)
+    public Task RunDueAsync(QmpClient client, CancellationToken cancellationToken) =>
+        RunDueAsync((query, sentAt, token) => client.ExecuteAsync(query.Command, null, result => query.Apply(result, vm, sentAt), token), cancellationToken);
+
+    /// <summary>
+    /// The same, each query answered by <paramref name="execute"/> (given the <see cref="VmContext.EventSequence"/> it
+    /// was sent at): for a VM whose state comes from elsewhere than its monitor (libvirt's API).
+    /// </summary>
+    public async Task RunDueAsync(Func<IStateQuery, long, CancellationToken, Task> execute, CancellationToken cancellationToken)
     {
         var requested = vm.TakeRequests() | deferred;
         deferred = VmQuery.None;
@@ -40,7 +47,7 @@ internal sealed class QueryScheduler(VmContext vm, PollSettings polling, ILogger
             else if (requested.HasFlag(query.Query) || IsDue(query, lastRun[i]))
             {
                 // From its reply, so that a reply held up behind a backlog of events does not shorten the spacing.
-                await RunAsync(client, i, cancellationToken).ConfigureAwait(false);
+                await RunAsync(execute, i, cancellationToken).ConfigureAwait(false);
                 lastRun[i] = Time.GetUtcNow();
             }
         }
@@ -68,13 +75,12 @@ internal sealed class QueryScheduler(VmContext vm, PollSettings polling, ILogger
         return next is { } due ? (due > now ? due - now : TimeSpan.Zero) : null;
     }
 
-    private async Task RunAsync(QmpClient client, int index, CancellationToken cancellationToken)
+    private async Task RunAsync(Func<IStateQuery, long, CancellationToken, Task> execute, int index, CancellationToken cancellationToken)
     {
         var query = EventMappings.Queries[index];
         try
         {
-            var sentAt = vm.EventSequence;
-            await client.ExecuteAsync(query.Command, null, result => query.Apply(result, vm, sentAt), cancellationToken).ConfigureAwait(false);
+            await execute(query, vm.EventSequence, cancellationToken).ConfigureAwait(false);
         }
         catch (QmpCommandException e)
         {

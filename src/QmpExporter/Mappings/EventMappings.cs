@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using QmpExporter.Libvirt;
 using QmpExporter.Qmp;
 using QmpExporter.Telemetry;
 
@@ -23,6 +24,7 @@ internal static class EventMappings
         new GuestEventsMapping(),
         new QuorumMapping(),
         new BlockWriteThresholdMapping(),
+        new BlockNodeInfo(),
     ];
 
     public static readonly FrozenDictionary<string, IEventMapping> ByEvent = Mappings.OfType<IEventMapping>()

@@ -130,6 +130,24 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
+    /// <summary>Forgets the family's series whose labels match, e.g. those of a block node that no longer exists.</summary>
+    public void RemoveWhere(MetricFamily family, Func<SeriesKey, bool> match)
+    {
+        lock (gate)
+        {
+            if (families[family.Index] is not { Count: > 0 } series)
+            {
+                return;
+            }
+
+            foreach (var key in series.Keys.Where(match).ToArray())
+            {
+                series.Remove(key);
+                registry.OnSeriesRetired(1);
+            }
+        }
+    }
+
     public double? Get(in Series series)
     {
         var key = series.CompleteKey();

@@ -35,6 +35,18 @@ public sealed class HelmChartTests : IDisposable
         Assert.Contains("sockets-values.yaml", files);
     }
 
+    [Fact]
+    public async Task The_libvirt_option_passes_the_uri_and_mounts_libvirts_socket_directory()
+    {
+        var rendered = await File.ReadAllTextAsync(await RenderAsync("libvirt-values.yaml"));
+        var defaults = await File.ReadAllTextAsync(await RenderAsync(Defaults));
+
+        Assert.Contains("- --libvirt\n            - \"qemu:///system\"", rendered, StringComparison.Ordinal);
+        Assert.Contains("- name: libvirt-sockets\n              mountPath: /run/libvirt\n              readOnly: true", rendered, StringComparison.Ordinal);
+        Assert.Contains("- name: libvirt-sockets\n          hostPath:\n            path: /run/libvirt", rendered, StringComparison.Ordinal);
+        Assert.DoesNotContain("libvirt", defaults, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(ValuesFiles))]
     public async Task Lint_strict_passes(string values)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using QmpExporter.Libvirt;
 using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
 using QmpExporter.Tests.Support;
@@ -42,7 +43,7 @@ internal static partial class AlertRules
     /// <summary>Every qmp_/qemu_ name in an expression that is not a metric the exporter serves.</summary>
     public static IEnumerable<string> UnknownMetrics(string expr)
     {
-        var known = EventMappings.Catalog.Select(f => f.Name).Append(ExporterMetrics.BuildInfoName).ToHashSet(StringComparer.Ordinal);
+        var known = EventMappings.Catalog.Select(f => f.Name).Append(ExporterMetrics.BuildInfoName).Append(LibvirtSource.UpMetric).ToHashSet(StringComparer.Ordinal);
         return MetricName().Matches(expr).Select(m => m.Value).Where(name => !known.Contains(name)).Distinct();
     }
 

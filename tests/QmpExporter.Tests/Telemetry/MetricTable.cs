@@ -1,10 +1,14 @@
 using System.Text;
+using QmpExporter.Libvirt;
 using QmpExporter.Mappings;
 using QmpExporter.Telemetry;
 
 namespace QmpExporter.Tests.Telemetry;
 
-/// <summary>README's Metrics table, rendered from the catalog: one row per family, in catalog order, then the build info.</summary>
+/// <summary>
+/// README's Metrics table, rendered from the catalog: one row per family, in catalog order, then the exporter's own
+/// gauges (not per VM): the build info and the libvirt source's connection.
+/// </summary>
 internal static class MetricTable
 {
     public const string FileName = "metric-table.md";
@@ -26,6 +30,7 @@ internal static class MetricTable
         {
             Row(table, name, type, [], help);
         }
+        Row(table, LibvirtSource.UpMetric, "gauge", ["uri"], LibvirtSource.UpHelp);
         return table.Append(End).Append('\n').ToString();
     }
 
