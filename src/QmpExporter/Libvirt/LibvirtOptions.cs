@@ -12,9 +12,6 @@ internal sealed class LibvirtOptions
 
     /// <summary>The libvirt connection URI; unset (the default) leaves libvirt alone.</summary>
     public string? Uri { get; set; }
-
-    /// <summary>How long a domain that stopped keeps its series (with <c>qmp_up</c> 0) before it leaves <c>/metrics</c>; it keeps its counters if it starts again meanwhile.</summary>
-    public TimeSpan DepartedGrace { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>Checks at start-up, when the libvirt source is configured, that libvirt's client libraries load.</summary>
@@ -28,11 +25,6 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
         }
 
         var errors = new List<string>();
-        if (options.DepartedGrace < TimeSpan.Zero)
-        {
-            errors.Add($"{LibvirtOptions.Section}:{nameof(options.DepartedGrace)} must not be negative");
-        }
-
         foreach (var library in (string[])[LibvirtNative.Library, LibvirtNative.QemuLibrary])
         {
             if (!NativeLibrary.TryLoad(library, out var handle))

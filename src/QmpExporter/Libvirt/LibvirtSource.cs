@@ -8,6 +8,7 @@ using QmpExporter.Configuration;
 using QmpExporter.Hosting;
 using QmpExporter.Mappings;
 using QmpExporter.Qmp;
+using QmpExporter.Sources;
 using QmpExporter.Spans;
 using QmpExporter.Telemetry;
 
@@ -17,7 +18,7 @@ namespace QmpExporter.Libvirt;
 /// Watches every running domain of one libvirt daemon through a single read-write connection: libvirt relays each
 /// domain's QMP events (virConnectDomainQemuMonitorEventRegister for all domains and events), so a domain that starts
 /// is covered from its first event, before its guest runs, with no socket or XML edit per domain. A domain that stops
-/// keeps its series for <see cref="LibvirtOptions.DepartedGrace"/>. When libvirtd goes away the close callback starts
+/// departs as a dial-in VM does (<see cref="DepartedVms"/>): no qmp_up at once, its other series for the grace. When libvirtd goes away the close callback starts
 /// a reconnect with backoff; every domain is then re-synced from libvirt's API.
 /// </summary>
 internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
@@ -35,6 +36,7 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
     private readonly TimeProvider time;
     private readonly ILoggerFactory loggers;
     private readonly SpanSource spans;
+    private readonly DepartedVms departed;
     private readonly ILogger logger;
     private readonly nint id = (nint)Interlocked.Increment(ref lastInstanceId);
     private readonly Dictionary<string, LibvirtDomain> domains = new(StringComparer.Ordinal);
@@ -43,9 +45,10 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
     private Task running = Task.CompletedTask;
     private volatile bool up;
 
-    public LibvirtSource(IOptions<LibvirtOptions> options, IOptions<ExporterOptions> exporterOptions, VmRegistry registry, ExporterMetrics metrics, SpanSource spans, TimeProvider time, ILoggerFactory loggers)
+    public LibvirtSource(IOptions<LibvirtOptions> options, IOptions<ExporterOptions> exporterOptions, VmRegistry registry, ExporterMetrics metrics, SpanSource spans, DepartedVms departed, TimeProvider time, ILoggerFactory loggers)
     {
         this.spans = spans;
+        this.departed = departed;
         this.options = options.Value;
         this.exporterOptions = exporterOptions.Value;
         this.registry = registry;
@@ -233,10 +236,11 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
         }
 
         domain.Attach(dom, LibvirtNative.DomainUuid(dom), started);
+        departed.Return(name);
         return domain;
     }
 
-    /// <summary>A domain stopped: its series stay, with qmp_up 0, for the grace period, and leave unless it starts again meanwhile.</summary>
+    /// <summary>A domain stopped: it departs, and leaves after the grace unless it starts again meanwhile.</summary>
     private void Stopped(string name)
     {
         LibvirtDomain? domain;
@@ -252,31 +256,23 @@ internal sealed class LibvirtSource : IHostedService, IAsyncDisposable
 
         domain.Detach(stopped: true);
         var generation = domain.Generation;
-        _ = DepartAsync(domain, generation);
+        departed.Depart(name, () => ReleaseAsync(domain, generation));
     }
 
-    private async Task DepartAsync(LibvirtDomain domain, int generation)
+    /// <summary>Stops watching a departed domain, unless it ran again since: true when its series may go.</summary>
+    private async ValueTask<bool> ReleaseAsync(LibvirtDomain domain, int generation)
     {
-        try
-        {
-            await Task.Delay(options.DepartedGrace, time, stopping.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
         lock (domains)
         {
             if (domain.Generation != generation || domain.Attached || !domains.Remove(domain.Name))
             {
-                return;
+                return false;
             }
         }
 
         await domain.DisposeAsync().ConfigureAwait(false);
-        registry.Remove(domain.Name);
         Log.LibvirtDomainDeparted(logger, domain.Name);
+        return true;
     }
 
     /// <summary>The domain of an event, watched from its first event on (a started domain's come before libvirt reports it started).</summary>
