@@ -46,6 +46,9 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
 
     public long LastMigrationEvent { get; set; }
 
+    /// <summary>The <see cref="EventSequence"/> of the last BLOCK_WRITE_THRESHOLD event.</summary>
+    public long LastWriteThresholdEvent { get; set; }
+
     /// <summary>The <see cref="EventSequence"/> of each drive's last tray event (read loop only).</summary>
     public Dictionary<SeriesKey, long> LastTrayEvents { get; } = [];
 

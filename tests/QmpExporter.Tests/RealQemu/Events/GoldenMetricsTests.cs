@@ -87,6 +87,8 @@ public sealed partial class GoldenMetricsTests
         await qemu.ExecuteAsync("block-set-write-threshold", """{"node-name": "top", "write-threshold": 1048576}""");
         await qemu.HmpAsync("qemu-io top \"write 1048576 65536\"");
         await qemu.ControlEvents.WaitForAsync("BLOCK_WRITE_THRESHOLD");
+        await qemu.ExecuteAsync("block-set-write-threshold", """{"node-name": "top", "write-threshold": 67108864}""");
+        await exporter.WaitForAsync(s => s.Of(a, "qemu_block_write_threshold_bytes", ("node_name", "top")) == 67108864, "the exporter polled the new threshold");
         await qemu.ExecuteAsync("blockdev-mirror", """{"job-id": "job-fail", "device": "top", "target": "tgt", "sync": "full", "on-target-error": "report"}""");
         await qemu.WaitForJobStatusAsync("job-fail", "null");
         await qemu.HmpAsync("qemu-io quorum0 \"read 0 4k\"");
