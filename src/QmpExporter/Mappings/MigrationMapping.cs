@@ -23,7 +23,23 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
     public static readonly MetricFamily Migrations = MetricFamily.Counter("qemu_migrations_total",
         "Outgoing migrations that ended, by result: completed, failed or cancelled (QMP MIGRATION event). Needs the 'events' migration capability, which libvirt sets.", ["result"], 8).Seeded("completed", "failed", "cancelled");
 
-    public IReadOnlyList<MetricFamily> Families { get; } = [MigrationPass, MigrationStatus, Migrations];
+    public static readonly MetricFamily IncomingMigrations = MetricFamily.Counter("qemu_migrations_incoming_total",
+        "Incoming migrations that ended on this VM (started with -incoming, run state inmigrate when the migration began), by result: completed, failed or cancelled (QMP MIGRATION event). Needs the 'events' migration capability on the destination.", ["result"], 8).Seeded("completed", "failed", "cancelled");
+
+    /// <summary>Bounds for migrations of milliseconds of downtime up to hours of total time.</summary>
+    private static readonly double[] SecondsToHours = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400];
+
+    public static readonly MetricFamily Duration = MetricFamily.Histogram("qemu_migration_duration_seconds",
+        "Total time of each completed outgoing migration (query-migrate total-time of the final reply).", SecondsToHours);
+
+    public static readonly MetricFamily Downtime = MetricFamily.Histogram("qemu_migration_downtime_seconds",
+        "Time the guest was stopped at the end of each completed outgoing migration (query-migrate downtime of the final reply).", SecondsToHours);
+
+    public static readonly MetricFamily Setup = MetricFamily.Histogram("qemu_migration_setup_seconds",
+        "Setup time of each completed outgoing migration (query-migrate setup-time of the final reply).", SecondsToHours);
+
+    public IReadOnlyList<MetricFamily> Families { get; } =
+        [MigrationPass, MigrationStatus, Migrations, IncomingMigrations, .. MigrationProgress.Families, Duration, Downtime, Setup];
 
     public IReadOnlyList<string> Events { get; } = [Migration, PassEvent];
 
@@ -63,7 +79,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
         vm.Traces.Migration(Migration, evt.Timestamp, QmpTracing.MigrationStatus, status);
         if (status is "completed" or "failed" or "cancelled")
         {
-            vm.Series.Add(Migrations.With("result", status));
+            vm.Series.Add((vm.MigrationIncoming ? IncomingMigrations : Migrations).With("result", status));
             vm.Traces.MigrationEnded(status, evt.Timestamp);
 
             // The run state moves on (postmigrate, or running again) without an event of its own.
@@ -82,7 +98,7 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
         {
             // QEMU may answer with a status older than an event it already sent (seen: "active" after "failed").
             // The events stand; a span still waiting for its final figures asks again.
-            if (vm.Traces.AwaitingMigrationFigures)
+            if (vm.Traces.AwaitingMigrationFigures || vm.MigrationFiguresPending)
             {
                 vm.Request(VmQuery.Migration);
             }
@@ -107,7 +123,55 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
             vm.Series.Set(MigrationPass, pass);
         }
 
+        if (vm.MigrationActive || vm.MigrationFiguresPending)
+        {
+            MigrationProgress.Apply(result, vm.Series);
+        }
+
+        if (vm.MigrationFiguresPending && status == "completed")
+        {
+            vm.MigrationFiguresPending = false;
+            Observe(Duration, result, "total-time", vm);
+            Observe(Downtime, result, "downtime", vm);
+            Observe(Setup, result, "setup-time", vm);
+        }
+        else if (!vm.MigrationActive)
+        {
+            // Failed and cancelled migrations have no final times.
+            vm.MigrationFiguresPending = false;
+        }
+
         vm.Traces.MigrationFigures(result);
+    }
+
+    /// <summary>Releases the progress gauges once a finished migration's retention (QmpExporter:FinishedJobRetention) is over.</summary>
+    public DateTimeOffset? Due(VmContext vm, DateTimeOffset now, PollSettings settings)
+    {
+        if (vm.MigrationEndedAt is not { } ended)
+        {
+            return null;
+        }
+
+        if (now < ended + settings.FinishedJobRetention)
+        {
+            return ended + settings.FinishedJobRetention;
+        }
+
+        foreach (var family in MigrationProgress.Families)
+        {
+            vm.Series.Clear(family);
+        }
+
+        vm.MigrationEndedAt = null;
+        return null;
+    }
+
+    private static void Observe(MetricFamily histogram, JsonElement result, string milliseconds, VmContext vm)
+    {
+        if (EventData.Long(result, milliseconds) is { } ms)
+        {
+            vm.Series.Observe(histogram, ms / 1000.0);
+        }
     }
 
     private static void SetStatus(VmContext vm, string status)
@@ -117,7 +181,21 @@ internal sealed class MigrationMapping : IEventMapping, IStateQuery
         vm.MigrationActive = status is not ("none" or "completed" or "failed" or "cancelled");
         if (vm.MigrationActive && !wasActive)
         {
+            // The destination of a migration waits in run state inmigrate until the migration is over.
+            vm.MigrationIncoming = vm.Series.Get(RunStateMapping.VmStatus.With("status", "inmigrate")) == 1;
+            vm.MigrationEndedAt = null;
+            foreach (var family in MigrationProgress.Families)
+            {
+                vm.Series.Clear(family);
+            }
+
             // Start polling now, not at the session's next timer.
+            vm.Request(VmQuery.Migration);
+        }
+        else if (wasActive && !vm.MigrationActive)
+        {
+            vm.MigrationEndedAt = vm.Time.GetUtcNow();
+            vm.MigrationFiguresPending = !vm.MigrationIncoming;
             vm.Request(VmQuery.Migration);
         }
     }

@@ -46,11 +46,23 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
 
     public long LastMigrationEvent { get; set; }
 
+    /// <summary>The <see cref="EventSequence"/> of the last BLOCK_WRITE_THRESHOLD event.</summary>
+    public long LastWriteThresholdEvent { get; set; }
+
     /// <summary>The <see cref="EventSequence"/> of each drive's last tray event (read loop only).</summary>
     public Dictionary<SeriesKey, long> LastTrayEvents { get; } = [];
 
     /// <summary>True from a migration's setup until it completes, fails or is cancelled: query-migrate is polled meanwhile.</summary>
     public bool MigrationActive { get; set; }
+
+    /// <summary>True while the running (or last) migration is incoming: the VM was in run state inmigrate when it began.</summary>
+    public bool MigrationIncoming { get; set; }
+
+    /// <summary>True from an outgoing migration's end until query-migrate's final figures are observed.</summary>
+    public bool MigrationFiguresPending { get; set; }
+
+    /// <summary>When the last migration ended, until its progress gauges expire.</summary>
+    public DateTimeOffset? MigrationEndedAt { get; set; }
 
     /// <summary>Throttles log lines about events that can come in floods (a looping guest hits an I/O error ~20 times a second).</summary>
     public LogThrottle EventLogThrottle { get; } = new(time, TimeSpan.FromSeconds(10));

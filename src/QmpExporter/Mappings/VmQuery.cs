@@ -11,5 +11,6 @@ internal enum VmQuery
     BlockJobs = 8,
     Migration = 16,
     BlockStats = 32,
-    All = Block | Version | Status | BlockJobs | Migration | BlockStats,
+    NamedBlockNodes = 64,
+    All = Block | Version | Status | BlockJobs | Migration | BlockStats | NamedBlockNodes,
 }

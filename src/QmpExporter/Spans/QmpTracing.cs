@@ -28,6 +28,7 @@ internal static class QmpTracing
     public const string MigrationRamPrefix = "qemu.migration.ram.";
     public const string MigrationTotalTime = "qemu.migration.total_time_ms";
     public const string MigrationDowntime = "qemu.migration.downtime_ms";
+    public const string MigrationSetupTime = "qemu.migration.setup_time_ms";
     public const string IncidentFirstEvent = "qemu.incident.first_event";
 
     public const string JobSpan = "qemu.block_job";

@@ -159,6 +159,7 @@ internal sealed class VmTraces(string vm, SpanSource spans)
 
             SetLong(migration, QmpTracing.MigrationTotalTime, info, "total-time");
             SetLong(migration, QmpTracing.MigrationDowntime, info, "downtime");
+            SetLong(migration, QmpTracing.MigrationSetupTime, info, "setup-time");
             QmpTracing.End(migration, migrationEnd);
             migration = null;
             migrationEnd = null;

@@ -4,9 +4,10 @@ using System.Reflection;
 namespace QmpExporter.Telemetry;
 
 /// <summary>
-/// The exporter's one <see cref="Meter"/>: an observable instrument per family of the catalog, each reading
+/// The exporter's one <see cref="Meter"/>: an observable instrument per counter and gauge family of the catalog, each reading
 /// the <see cref="VmRegistry"/> at collection time, plus <c>qmp_exporter_build_info</c>. Callbacks only read memory:
-/// no QMP traffic happens at scrape time.
+/// no QMP traffic happens at scrape time. Histograms have no observable instrument: <see cref="MetricsEndpoint"/>
+/// replays them into each pipeline it builds.
 /// </summary>
 internal sealed class ExporterMetrics : IDisposable
 {
@@ -27,7 +28,7 @@ internal sealed class ExporterMetrics : IDisposable
             {
                 meter.CreateObservableCounter(family.Name, () => Observe(family), description: family.Help);
             }
-            else
+            else if (family.Kind == MetricKind.Gauge)
             {
                 meter.CreateObservableGauge(family.Name, () => Observe(family), description: family.Help);
             }

@@ -4,6 +4,9 @@ internal enum MetricKind
 {
     Counter,
     Gauge,
+
+    /// <summary>Observations in buckets (<see cref="MetricFamily.Bounds"/>), kept by <see cref="VmSeries.Observe"/>.</summary>
+    Histogram,
 }
 
 /// <summary>When a family's series of a VM are removed, besides when the VM itself goes.</summary>
@@ -56,6 +59,9 @@ internal sealed class MetricFamily
 
     public Teardown Teardown { get; private init; }
 
+    /// <summary>The upper bounds of a histogram's buckets, +Inf left out; empty for counters and gauges.</summary>
+    public double[] Bounds { get; private init; } = [];
+
     /// <summary>Position in the catalog: the index of the family's slot in every VM's series store; -1 until catalogued.</summary>
     public int Index { get; internal set; } = -1;
 
@@ -64,6 +70,12 @@ internal sealed class MetricFamily
 
     public static MetricFamily Gauge(string name, string help, string[] labels, int maxSeriesPerVm = Configured, Teardown teardown = Teardown.None) =>
         new(name, MetricKind.Gauge, help, labels, maxSeriesPerVm) { Teardown = teardown };
+
+    /// <summary>A histogram with no labels besides <c>vm</c>, whose buckets end at <paramref name="bounds"/> (then +Inf).</summary>
+    public static MetricFamily Histogram(string name, string help, double[] bounds) =>
+        bounds.Length > 0 && bounds.Zip(bounds.Skip(1)).All(p => p.First < p.Second)
+            ? new(name, MetricKind.Histogram, help, [], 1) { Bounds = bounds }
+            : throw new ArgumentException($"{name}: bucket bounds must be increasing", nameof(bounds));
 
     /// <summary>Creates the family's one series at 0 for every VM (a family without labels).</summary>
     public MetricFamily SeededAtZero() => Seed(Labels.Length == 0 ? [new Series(this)] : throw new InvalidOperationException($"{Name} has labels: seed it by values"));

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using OpenTelemetry;
@@ -13,7 +14,9 @@ namespace QmpExporter.Telemetry;
 /// starts empty and loses nothing, because every instrument is observable and reports absolute values. It is sized
 /// from the live series (twice over) and replaced before a scrape could overflow it, or once the series retired
 /// since it was built outnumber the live ones. In-flight scrapes finish on the provider they started with, which is
-/// disposed after the last of them.
+/// disposed after the last of them. Histograms, which have no observable instrument, get a synchronous one of the new
+/// provider's own, into which every VM's observations are replayed; a new observation (a migration ended) makes the
+/// next scrape build anew, which happens rarely enough to cost nothing.
 /// </summary>
 internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics metrics, VmRegistry registry) : IDisposable
 {
@@ -63,6 +66,11 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
 
     private bool NeedsRebuild(Generation generation)
     {
+        if (registry.HistogramVersion != generation.HistogramVersion)
+        {
+            return true;
+        }
+
         // Observable label sets enter the SDK only when a scrape collects them: checking here, before the collect,
         // means no scrape ever overflows into otel_metric_overflow.
         foreach (var family in registry.Catalog)
@@ -88,24 +96,35 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
             }
 
             registry.TakeRetiredSeries();
+            var histogramVersion = registry.HistogramVersion;
             var families = registry.Catalog;
             var created = families.Select(registry.CreatedSeries).ToArray();
             var live = families.Select(registry.LiveSeries).ToArray();
             var limits = live.Select(n => (int)Math.Min(int.MaxValue / 4, Math.Max(MinCardinalityLimit, 2 * n))).ToArray();
-            var (provider, scrape) = Build(limits);
+            var (provider, scrape, histograms) = Build(limits);
             var old = current;
-            current = new Generation(provider, scrape, limits, live, created);
+            current = new Generation(provider, histograms, scrape, limits, live, created, histogramVersion);
             old?.Release();
             Rebuilds++;
         }
     }
 
-    private (MeterProvider Provider, RequestDelegate Scrape) Build(int[] limits)
+    private (MeterProvider Provider, RequestDelegate Scrape, Meter Histograms) Build(int[] limits)
     {
+        var histogramMeter = new Meter(ExporterMetrics.MeterName, ExporterMetrics.Version);
+        var histograms = registry.Catalog.Where(f => f.Kind == MetricKind.Histogram)
+            .Select(f => (Family: f, Instrument: histogramMeter.CreateHistogram<double>(f.Name, unit: null, description: f.Help))).ToList();
         var provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(ExporterMetrics.MeterName)
-            // Only this exporter's meter: another instance in the same process (tests) has a meter of the same name.
-            .AddView(instrument => instrument.Meter != metrics.Meter
+            // Only this exporter's meters: another instance in the same process (tests) has meters of the same name.
+            .AddView(instrument => instrument.Meter == histogramMeter
+                ? new ExplicitBucketHistogramConfiguration
+                {
+                    Boundaries = histograms.First(h => h.Family.Name == instrument.Name).Family.Bounds,
+                    RecordMinMax = false,
+                    CardinalityLimit = Math.Max(MinCardinalityLimit, 2 * registry.Vms.Count),
+                }
+                : instrument.Meter != metrics.Meter
                 ? MetricStreamConfiguration.Drop
                 : new MetricStreamConfiguration
                 {
@@ -117,12 +136,20 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
                 options.TargetInfoEnabled = false;
             })
             .Build();
+        foreach (var (family, instrument) in histograms)
+        {
+            foreach (var vm in registry.Vms)
+            {
+                vm.Replay(family, instrument);
+            }
+        }
+
         var branch = app.New();
         branch.UseOpenTelemetryPrometheusScrapingEndpoint(provider, predicate: _ => true, path: null, configureBranchedPipeline: null, optionsName: null);
-        return (provider, branch.Build());
+        return (provider, branch.Build(), histogramMeter);
     }
 
-    private sealed class Generation(MeterProvider provider, RequestDelegate scrape, int[] limits, long[] liveAtBuild, long[] createdAtBuild)
+    private sealed class Generation(MeterProvider provider, Meter histograms, RequestDelegate scrape, int[] limits, long[] liveAtBuild, long[] createdAtBuild, long histogramVersion)
     {
         private int leases = 1;
 
@@ -133,6 +160,8 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
         public long[] LiveAtBuild { get; } = liveAtBuild;
 
         public long[] CreatedAtBuild { get; } = createdAtBuild;
+
+        public long HistogramVersion { get; } = histogramVersion;
 
         public bool TryAcquire()
         {
@@ -156,6 +185,7 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
             if (Interlocked.Decrement(ref leases) == 0)
             {
                 provider.Dispose();
+                histograms.Dispose();
             }
         }
     }

@@ -14,6 +14,7 @@ internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSer
     private readonly ConcurrentDictionary<string, VmSeries> vms = new(StringComparer.Ordinal);
     private readonly long[] createdSeries = new long[catalog.Count];
     private long retiredSeries;
+    private long histogramVersion;
 
     public ICollection<VmSeries> Vms => vms.Values;
 
@@ -40,6 +41,11 @@ internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSer
         }
 
         OnSeriesRetired(series.SeriesCount);
+        if (series.HasObservations)
+        {
+            OnHistogramChanged();
+        }
+
         return true;
     }
 
@@ -50,6 +56,11 @@ internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSer
 
     /// <summary>Label sets the family has now, over all VMs.</summary>
     public long LiveSeries(MetricFamily family) => vms.Values.Sum(vm => (long)vm.Count(family));
+
+    /// <summary>Moves on with every observation and every removal of a VM that had some: histograms are replayed into a new pipeline then.</summary>
+    public long HistogramVersion => Interlocked.Read(ref histogramVersion);
+
+    internal void OnHistogramChanged() => Interlocked.Increment(ref histogramVersion);
 
     internal void OnSeriesRetired(int count) => Interlocked.Add(ref retiredSeries, count);
 

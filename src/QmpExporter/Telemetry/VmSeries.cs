@@ -14,6 +14,7 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
 {
     private readonly Lock gate = new();
     private readonly Dictionary<SeriesKey, double>?[] families = new Dictionary<SeriesKey, double>?[registry.Catalog.Count];
+    private readonly HistogramBuckets?[] histograms = new HistogramBuckets?[registry.Catalog.Count];
 
     public string Vm { get; } = vm;
 
@@ -77,6 +78,61 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
             }
 
             Slot(MetricCatalog.LastEventTimestamp, SeriesKey.None) = timestampSeconds;
+        }
+    }
+
+    /// <summary>Adds one observation to a histogram family; the /metrics endpoint takes it up at its next scrape.</summary>
+    public void Observe(MetricFamily histogram, double value)
+    {
+        lock (gate)
+        {
+            (histograms[histogram.Index] ??= new HistogramBuckets(histogram.Bounds.Length + 1)).Add(histogram.Bounds, value);
+        }
+
+        registry.OnHistogramChanged();
+    }
+
+    /// <summary>A histogram's observation count, sum and cumulative count per bucket (+Inf last); null before the first observation.</summary>
+    public (long Count, double Sum, long[] Cumulative)? Histogram(MetricFamily histogram)
+    {
+        lock (gate)
+        {
+            return histograms[histogram.Index]?.Snapshot();
+        }
+    }
+
+    /// <summary>
+    /// Records the histogram's observations into <paramref name="instrument"/> of a new metrics pipeline: each bucket's
+    /// count, at the mean of its observations, so the buckets, the count and the sum come out as observed.
+    /// </summary>
+    public void Replay(MetricFamily histogram, Histogram<double> instrument)
+    {
+        lock (gate)
+        {
+            if (histograms[histogram.Index] is not { } buckets)
+            {
+                return;
+            }
+
+            var tags = new TagList { { "vm", Vm } };
+            for (var i = 0; i < buckets.Counts.Length; i++)
+            {
+                for (var n = 0L; n < buckets.Counts[i]; n++)
+                {
+                    instrument.Record(buckets.Sums[i] / buckets.Counts[i], tags);
+                }
+            }
+        }
+    }
+
+    public bool HasObservations
+    {
+        get
+        {
+            lock (gate)
+            {
+                return histograms.Any(h => h is not null);
+            }
         }
     }
 
@@ -226,5 +282,38 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
 
         return ref slot;
+    }
+
+    /// <summary>Per bucket (not cumulative, +Inf last): how many observations fell in it and their sum.</summary>
+    private sealed class HistogramBuckets(int buckets)
+    {
+        public long[] Counts { get; } = new long[buckets];
+
+        public double[] Sums { get; } = new double[buckets];
+
+        public void Add(double[] bounds, double value)
+        {
+            var i = 0;
+            while (i < bounds.Length && value > bounds[i])
+            {
+                i++;
+            }
+
+            Counts[i]++;
+            Sums[i] += value;
+        }
+
+        public (long Count, double Sum, long[] Cumulative) Snapshot()
+        {
+            var cumulative = new long[Counts.Length];
+            long running = 0;
+            for (var i = 0; i < Counts.Length; i++)
+            {
+                running += Counts[i];
+                cumulative[i] = running;
+            }
+
+            return (running, Sums.Sum(), cumulative);
+        }
     }
 }

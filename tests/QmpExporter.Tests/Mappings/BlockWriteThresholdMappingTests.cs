@@ -34,4 +34,29 @@ public sealed class BlockWriteThresholdMappingTests : IDisposable
         Assert.Equal(1, vm.Value(BlockWriteThresholdMapping.Exceeded.With("node_name", "drive0")));
         Assert.Equal(1024, vm.Value(BlockWriteThresholdMapping.LastExceededBytes.With("node_name", "drive0")));
     }
+
+    [Fact]
+    public void The_threshold_set_comes_from_query_named_block_nodes_and_goes_when_it_fires()
+    {
+        // qapi/block-core.json query-named-block-nodes example (abridged), with a threshold on my-node.
+        const string nodes = """
+            [{"ro": false, "drv": "qcow2", "encrypted": false, "file": "disks/test.qcow2", "node-name": "my-node", "backing_file_depth": 1, "detect_zeroes": "off", "bps": 1000000, "bps_rd": 0, "bps_wr": 0, "iops": 1000000, "iops_rd": 0, "iops_wr": 0, "write_threshold": 1073741824, "cache": {"writeback": true, "direct": false, "no-flush": false}},
+             {"ro": false, "drv": "file", "encrypted": false, "file": "disks/test.qcow2", "node-name": "my-file", "backing_file_depth": 0, "detect_zeroes": "off", "bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0, "write_threshold": 0, "cache": {"writeback": true, "direct": false, "no-flush": false}}]
+            """;
+        var sentBeforeTheEvent = vm.Vm.EventSequence;
+        vm.Reply<BlockWriteThresholdMapping>(nodes);
+        Assert.Equal(1073741824, vm.Value(BlockWriteThresholdMapping.Threshold.With("node_name", "my-node")));
+        Assert.Equal(1, vm.Count(BlockWriteThresholdMapping.Threshold));
+
+        vm.Event("""{ "event": "BLOCK_WRITE_THRESHOLD", "data": { "node-name": "my-node", "amount-exceeded": 65536, "write-threshold": 1073741824 }, "timestamp": { "seconds": 1474457093, "microseconds": 1017 } }""");
+        Assert.Equal(0, vm.Count(BlockWriteThresholdMapping.Threshold));
+
+        // A reply sent before the event still shows the threshold: the event stands, and the query runs again.
+        vm.Reply<BlockWriteThresholdMapping>(nodes, sentAt: sentBeforeTheEvent);
+        Assert.Equal(0, vm.Count(BlockWriteThresholdMapping.Threshold));
+        Assert.Equal(VmQuery.NamedBlockNodes, vm.Vm.TakeRequests());
+
+        vm.Reply<BlockWriteThresholdMapping>(nodes.Replace("1073741824", "0", StringComparison.Ordinal));
+        Assert.Equal(0, vm.Count(BlockWriteThresholdMapping.Threshold));
+    }
 }

@@ -22,7 +22,7 @@ internal static class MetricTable
             .Append("|---|---|---|---|\n");
         foreach (var family in EventMappings.Catalog)
         {
-            Row(table, family.Name, family.Kind == MetricKind.Counter ? "counter" : "gauge", ["vm", .. family.Labels], family.Help);
+            Row(table, family.Name, family.Kind switch { MetricKind.Counter => "counter", MetricKind.Histogram => "histogram", _ => "gauge" }, ["vm", .. family.Labels], family.Help);
         }
 
         Row(table, ExporterMetrics.BuildInfoName, "gauge", ["version", "revision", "dotnet"], ExporterMetrics.BuildInfoHelp);
