@@ -13,7 +13,8 @@ public sealed class BrokenVmTests
         var missing = qemu.Path("missing.qmp");
         var good = RealQemuAssert.UniqueName("good");
         var bad = RealQemuAssert.UniqueName("bad");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{good}={qemu.ExporterSocket}", "--vm", $"{bad}={missing}");
+        var (exporter, _) = await QemuRig.AttachExporterAsync(qemu, good, "running", ["--vm", $"{bad}={missing}"]);
+        await using var __ = exporter;
 
         var scrape = await DriveGoodVmAsync(qemu, exporter, good);
         Assert.Equal(0, scrape.Of(bad, "qmp_up"));
@@ -54,7 +55,8 @@ public sealed class BrokenVmTests
 
         try
         {
-            await using var exporter = await ExporterHost.StartAsync("--vm", $"{good}={qemu.ExporterSocket}", "--vm", $"{silentVm}={silentPath}");
+            var (exporter, _) = await QemuRig.AttachExporterAsync(qemu, good, "running", ["--vm", $"{silentVm}={silentPath}"]);
+            await using var __ = exporter;
             var scrape = await DriveGoodVmAsync(qemu, exporter, good);
             scrape = await exporter.WaitForAsync(s => s.Of(silentVm, "qmp_protocol_errors_total", ("reason", "greeting_timeout")) >= 1, "a greeting timeout on the silent VM");
             Assert.Equal(0, scrape.Of(silentVm, "qmp_up"));
@@ -77,10 +79,9 @@ public sealed class BrokenVmTests
         }
     }
 
-    /// <summary>stop, cont, system_reset on the good VM; returns the scrape in which the exporter matches the control monitor.</summary>
+    /// <summary>stop, cont, system_reset on the good VM, up and running; returns the scrape in which the exporter matches the control monitor.</summary>
     private static async Task<Scrape> DriveGoodVmAsync(QemuVm qemu, ExporterHost exporter, string good)
     {
-        await exporter.WaitForAsync(s => s.Of(good, "qmp_up") == 1 && s.Of(good, "qemu_vm_running") == 1, "the good vm up and running");
         await qemu.ExecuteAsync("stop");
         await qemu.ExecuteAsync("cont");
         await qemu.ExecuteAsync("system_reset");

@@ -9,10 +9,8 @@ public sealed class ReconnectTests
     [Fact]
     public async Task Sigkill_and_restart_on_the_same_socket_reconnects_and_keeps_the_counters()
     {
-        await using var qemu = await QemuVm.StartAsync();
-        var a = RealQemuAssert.UniqueName("a");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_running") == 1, $"vm {a} up and running");
+        await using var rig = await QemuRig.StartAsync("a", status: "running");
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
         var greeting = qemu.Control.Greeting;
 
         await qemu.ExecuteAsync("stop");

@@ -8,10 +8,8 @@ public sealed class RunStateTests
     [Fact]
     public async Task Stop_cont_reset_stop_counted_exactly_as_the_control_monitor_saw_them()
     {
-        await using var qemu = await QemuVm.StartAsync();
-        var a = RealQemuAssert.UniqueName("a");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_status", ("status", "running")) == 1, $"vm {a} up and running");
+        await using var rig = await QemuRig.StartAsync("a", status: "running");
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("stop");
         await qemu.ExecuteAsync("cont");
@@ -39,10 +37,8 @@ public sealed class RunStateTests
     [Fact]
     public async Task Stop_on_an_io_error_free_guest_is_paused_in_query_status_and_in_the_metrics()
     {
-        await using var qemu = await QemuVm.StartAsync();
-        var a = RealQemuAssert.UniqueName("a");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_running") == 1, $"vm {a} up and running");
+        await using var rig = await QemuRig.StartAsync("a", status: "running");
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("stop");
         var status = await qemu.ExecuteAsync("query-status");
@@ -69,8 +65,8 @@ public sealed class RunStateTests
         for (var round = 1; round <= 8; round++)
         {
             var a = RealQemuAssert.UniqueName("a");
-            await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-            var first = await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+            var (exporter, first) = await QemuRig.AttachExporterAsync(qemu, a);
+            await using var _ = exporter;
             Assert.True(first.Of(a, "qemu_vm_status", ("status", "prelaunch")) == 1 && first.Of(a, "qemu_vm_running") == 0,
                 $"round {round}: the first scrape with qmp_up 1 must already carry the run state, got qemu_vm_status{{status=\"prelaunch\"}} " +
                 $"{first.Of(a, "qemu_vm_status", ("status", "prelaunch"))?.ToString() ?? "absent"}, qemu_vm_running {first.Of(a, "qemu_vm_running")?.ToString() ?? "absent"}");
@@ -82,10 +78,8 @@ public sealed class RunStateTests
     [Fact]
     public async Task Quit_counts_the_shutdown_and_drops_qmp_up()
     {
-        await using var qemu = await QemuVm.StartAsync();
-        var a = RealQemuAssert.UniqueName("a");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_running") == 1, $"vm {a} up and running");
+        await using var rig = await QemuRig.StartAsync("a", status: "running");
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("quit");
         Assert.Equal(0, await qemu.WaitForExitAsync());

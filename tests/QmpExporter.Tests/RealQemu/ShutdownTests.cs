@@ -11,19 +11,10 @@ public sealed class ShutdownTests
     public async Task Stopping_the_exporter_with_a_live_session_is_prompt_and_leaves_qemu_running()
     {
         await using var qemu = await QemuVm.StartAsync();
-        var a = RealQemuAssert.UniqueName("a");
-        var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        Stopwatch stopping;
-        try
-        {
-            await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_running") == 1, $"vm {a} up and running");
-        }
-        finally
-        {
-            stopping = Stopwatch.StartNew();
-            await exporter.DisposeAsync();
-            stopping.Stop();
-        }
+        var (exporter, _) = await QemuRig.AttachExporterAsync(qemu, RealQemuAssert.UniqueName("a"), "running");
+        var stopping = Stopwatch.StartNew();
+        await exporter.DisposeAsync();
+        stopping.Stop();
 
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(3), $"stopping the exporter took {stopping.Elapsed.TotalSeconds:0.0} s");
         var status = await qemu.ExecuteAsync("query-status");

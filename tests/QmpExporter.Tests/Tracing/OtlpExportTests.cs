@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using QmpExporter.Tests.RealQemu;
 using QmpExporter.Tests.Support;
 
 namespace QmpExporter.Tests.Tracing;
@@ -33,15 +34,14 @@ public sealed class OtlpExportTests
         await receiver.StartAsync();
         var endpoint = receiver.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
 
-        await using var vm = await QemuVm.StartAsync();
-        var name = "otlp-" + Guid.NewGuid().ToString("N")[..6];
-        await using var exporter = await ExporterHost.StartAsync(
-            "--vm", $"{name}={vm.ExporterSocket}",
+        await using var rig = await QemuRig.StartAsync("otlp", exporterArgs:
+        [
             $"--OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}",
             "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--OTEL_BSP_SCHEDULE_DELAY=200",
-            "--OTEL_SERVICE_NAME=qmp-exporter-test");
-        await exporter.WaitForAsync(s => s.Value("qmp_up", ("vm", name)) == 1, "the VM to connect");
+            "--OTEL_SERVICE_NAME=qmp-exporter-test",
+        ]);
+        var (vm, name) = (rig.Qemu, rig.Vm);
 
         await vm.ExecuteAsync("stop");
         await vm.ExecuteAsync("cont");

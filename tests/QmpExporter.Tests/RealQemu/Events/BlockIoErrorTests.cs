@@ -15,15 +15,13 @@ public sealed class BlockIoErrorTests
     public async Task Read_and_write_errors_with_action_stop_show_io_error_while_paused_and_count_per_tuple()
     {
         BlkdebugRule[] rules = [new("read_aio", BlkdebugRule.Eio, "read", 1, Once: true), new("write_aio", BlkdebugRule.Eio, "write", 1, Once: true)];
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
+        await using var rig = await QemuRig.StartAsync("iostop", new QemuVmOptions
         {
             BootSector = BootSector.Create(flags: BootSector.Read | BootSector.Write),
             AttachBootImage = false,
             Args = ["-S", "-blockdev", QemuRecipes.BlkdebugJson("disk0", "{dir}/boot.img", rules), "-device", "ide-hd,drive=disk0,id=ide0,rerror=stop,werror=stop"],
-        });
-        var a = RealQemuAssert.UniqueName("iostop");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", FastStats);
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_status", ("status", "prelaunch")) == 1, $"vm {a} up in prelaunch");
+        }, status: "prelaunch", exporterArgs: [FastStats]);
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("cont");
         foreach (var (stop, operation) in new[] { (1, "read"), (2, "write") })
@@ -84,7 +82,7 @@ public sealed class BlockIoErrorTests
     [Fact]
     public async Task Enospc_on_a_drive_with_an_auto_named_node_counts_nospace_true_under_the_drive_id()
     {
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
+        await using var rig = await QemuRig.StartAsync("nospc", new QemuVmOptions
         {
             BootSector = BootSector.Create(flags: BootSector.Write),
             AttachBootImage = false,
@@ -95,10 +93,8 @@ public sealed class BlockIoErrorTests
                           "file.inject-error.0.errno=28,file.inject-error.0.sector=1,file.inject-error.0.once=on,werror=enospc",
                 "-device", "ide-hd,drive=drive0",
             ],
-        });
-        var a = RealQemuAssert.UniqueName("nospc");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", FastStats);
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_status", ("status", "prelaunch")) == 1, $"vm {a} up in prelaunch");
+        }, status: "prelaunch", exporterArgs: [FastStats]);
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("cont");
         await qemu.ControlEvents.WaitForAsync("STOP");

@@ -47,12 +47,8 @@ public sealed partial class GoldenMetricsTests
     public async Task A_scrape_after_a_representative_run_passes_promtool_and_has_the_golden_series()
     {
         ExternalTool.Find("promtool");
-        using var scratch = new ScratchDir();
-        await QemuRecipes.CreateJobImagesAsync(scratch.Root);
-        await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "q");
-        var target = await JobRig.FailingTargetAsync(scratch, "tgt", new BlkdebugRule("write_aio", BlkdebugRule.Eio));
         BlkdebugRule[] diskRules = [new("read_aio", BlkdebugRule.Eio, "read", 1), new("write_aio", BlkdebugRule.Eio, "write", 1)];
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
+        var options = new QemuVmOptions
         {
             // int13 read and write of LBA 1 (errors: report, ignore), a pvpanic (pause), then ACPI S5 (-no-shutdown keeps QEMU).
             BootSector = BootSector.Create(flags: BootSector.Read | BootSector.Write | BootSector.Panic | BootSector.Acpi),
@@ -63,17 +59,22 @@ public sealed partial class GoldenMetricsTests
                 "-blockdev", QemuRecipes.BlkdebugJson("disk0", "{dir}/boot.img", diskRules),
                 "-device", "ide-hd,drive=disk0,id=ide0,bus=ide.0,unit=0,rerror=report,werror=ignore",
                 "-device", "ide-cd,id=cd0,bus=ide.1,unit=0",
-                .. QemuRecipes.JobTopArgs(scratch.Root),
-                .. target,
-                "-blockdev", QemuRecipes.QuorumJson("quorum0", scratch.Root, "q", "qchild", failingChild: 1),
             ],
-        });
-        var a = RealQemuAssert.UniqueName("golden");
+        };
 
         // MaxSeriesPerVm=2: the drive's four failed-operation counters overflow, so qmp_series_dropped_total shows too.
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", JobRig.FastPolling,
-            "--QmpExporter:BlockStatsInterval=00:00:00.200", "--QmpExporter:MaxSeriesPerVm=2");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("golden", options, async scratch =>
+        {
+            await QemuRecipes.CreateJobImagesAsync(scratch.Root);
+            await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "q");
+            return
+            [
+                .. QemuRecipes.JobTopArgs(scratch.Root),
+                .. await JobRig.FailingTargetAsync(scratch, "tgt", new BlkdebugRule("write_aio", BlkdebugRule.Eio)),
+                "-blockdev", QemuRecipes.QuorumJson("quorum0", scratch.Root, "q", "qchild", failingChild: 1),
+            ];
+        }, exporterArgs: [JobRig.FastPolling, "--QmpExporter:BlockStatsInterval=00:00:00.200", "--QmpExporter:MaxSeriesPerVm=2"]);
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("cont");
         await qemu.ControlEvents.WaitForAsync("GUEST_PANICKED");

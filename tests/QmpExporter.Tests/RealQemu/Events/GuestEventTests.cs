@@ -8,10 +8,8 @@ public sealed class GuestEventTests
     [Fact]
     public async Task A_completed_and_a_failed_dump_are_counted_by_result_with_the_last_size()
     {
-        await using var qemu = await QemuVm.StartAsync("-S");
-        var a = RealQemuAssert.UniqueName("dump");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("dump", new QemuVmOptions { Args = ["-S"] });
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("dump-guest-memory", """{"paging": false, "protocol": "file:/dev/null", "detach": true}""");
         await qemu.ControlEvents.WaitForAsync("DUMP_COMPLETED");
@@ -38,14 +36,12 @@ public sealed class GuestEventTests
     [Fact]
     public async Task A_pvpanic_with_action_pause_counts_the_panic_and_shows_guest_panicked()
     {
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
+        await using var rig = await QemuRig.StartAsync("panic", new QemuVmOptions
         {
             BootSector = BootSector.Create(flags: BootSector.Panic),
             Args = ["-S", "-device", "pvpanic", "-action", "panic=pause"],
-        });
-        var a = RealQemuAssert.UniqueName("panic");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1 && s.Of(a, "qemu_vm_status", ("status", "prelaunch")) == 1, $"vm {a} up in prelaunch");
+        }, status: "prelaunch");
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         await qemu.ExecuteAsync("cont");
         await qemu.ControlEvents.WaitForAsync("STOP");

@@ -3,66 +3,41 @@ using QmpExporter.Tests.Support;
 namespace QmpExporter.Tests.RealQemu;
 
 /// <summary>
-/// A block-job test's setup: the job images (<see cref="QemuRecipes.CreateJobImagesAsync"/>) in a scratch dir, a
-/// QEMU started with <c>-S</c> and node <c>top</c> (plus <c>extraArgs</c>), and an exporter that polls jobs every
-/// 100 ms, waited for until the VM is up.
+/// A block-job test's <see cref="QemuRig"/>: the job images (<see cref="QemuRecipes.CreateJobImagesAsync"/>) in its
+/// scratch dir, QEMU started with <c>-S</c> and node <c>top</c> (plus what <c>prepare</c> returns), and an exporter
+/// that polls jobs every 100 ms.
 /// </summary>
 internal sealed class JobRig : IAsyncDisposable
 {
     public const string FastPolling = "--QmpExporter:ActivePollInterval=00:00:00.100";
 
-    private JobRig(ScratchDir scratch, QemuVm qemu, ExporterHost exporter, string vm)
-    {
-        Scratch = scratch;
-        Qemu = qemu;
-        Exporter = exporter;
-        Vm = vm;
-    }
+    private readonly QemuRig rig;
 
-    public ScratchDir Scratch { get; }
+    private JobRig(QemuRig rig) => this.rig = rig;
 
-    public QemuVm Qemu { get; }
+    public ScratchDir Scratch => rig.Scratch;
 
-    public ExporterHost Exporter { get; }
+    public QemuVm Qemu => rig.Qemu;
+
+    public ExporterHost Exporter => rig.Exporter;
 
     /// <summary>The VM's name in the exporter (the <c>vm</c> label).</summary>
-    public string Vm { get; }
+    public string Vm => rig.Vm;
 
     /// <param name="prefix">The start of the unique VM name.</param>
     /// <param name="prepare">Creates further images in the scratch dir and returns further QEMU arguments.</param>
     /// <param name="exporterArgs">Further exporter arguments.</param>
-    public static async Task<JobRig> StartAsync(string prefix, Func<ScratchDir, Task<string[]>>? prepare = null, params string[] exporterArgs)
-    {
-        var scratch = new ScratchDir();
-        QemuVm? qemu = null;
-        ExporterHost? exporter = null;
-        try
-        {
-            await QemuRecipes.CreateJobImagesAsync(scratch.Root);
-            string[] extra = prepare is null ? [] : await prepare(scratch);
-            qemu = await QemuVm.StartAsync(["-S", .. QemuRecipes.JobTopArgs(scratch.Root), .. extra]);
-            var vm = RealQemuAssert.UniqueName(prefix);
-            exporter = await ExporterHost.StartAsync(["--vm", $"{vm}={qemu.ExporterSocket}", FastPolling, .. exporterArgs]);
-            var rig = new JobRig(scratch, qemu, exporter, vm);
-            await exporter.WaitForAsync(s => s.Of(vm, "qmp_up") == 1, $"vm {vm} up");
-            return rig;
-        }
-        catch
-        {
-            if (exporter is not null)
+    public static async Task<JobRig> StartAsync(string prefix, Func<ScratchDir, Task<string[]>>? prepare = null, params string[] exporterArgs) =>
+        new(await QemuRig.StartAsync(
+            prefix,
+            new QemuVmOptions { Args = ["-S"] },
+            async scratch =>
             {
-                await exporter.DisposeAsync();
-            }
-
-            if (qemu is not null)
-            {
-                await qemu.DisposeAsync();
-            }
-
-            scratch.Dispose();
-            throw;
-        }
-    }
+                await QemuRecipes.CreateJobImagesAsync(scratch.Root);
+                string[] extra = prepare is null ? [] : await prepare(scratch);
+                return [.. QemuRecipes.JobTopArgs(scratch.Root), .. extra];
+            },
+            exporterArgs: [FastPolling, .. exporterArgs]));
 
     /// <summary>A raw image of the source's size for a mirror target, behind blkdebug with these rules: <c>-blockdev</c> arguments.</summary>
     public static async Task<string[]> FailingTargetAsync(ScratchDir scratch, string nodeName, params BlkdebugRule[] rules)
@@ -106,10 +81,5 @@ internal sealed class JobRig : IAsyncDisposable
             : $"job {job}: offset/len {offset}/{len} != the control's {final.Name} {final.Long("offset")}/{final.Long("len")}";
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await Exporter.DisposeAsync();
-        await Qemu.DisposeAsync();
-        Scratch.Dispose();
-    }
+    public ValueTask DisposeAsync() => rig.DisposeAsync();
 }

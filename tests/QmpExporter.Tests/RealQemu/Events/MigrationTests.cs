@@ -8,10 +8,8 @@ public sealed class MigrationTests
     [Fact]
     public async Task A_migration_of_a_dirtying_guest_takes_several_passes_and_ends_completed()
     {
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions { BootSector = QemuRecipes.DirtyingBootSector(), Args = ["-S"] });
-        var a = RealQemuAssert.UniqueName("migr");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", JobRig.FastPolling);
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("migr", new QemuVmOptions { BootSector = QemuRecipes.DirtyingBootSector(), Args = ["-S"] }, exporterArgs: [JobRig.FastPolling]);
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
         await qemu.ExecuteAsync("cont");
         await qemu.WaitForSerialAsync('B');
 
@@ -37,10 +35,8 @@ public sealed class MigrationTests
     [Fact]
     public async Task A_cancelled_and_a_failed_migration_are_counted_by_result()
     {
-        await using var qemu = await QemuVm.StartAsync();
-        var a = RealQemuAssert.UniqueName("migbad");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", JobRig.FastPolling);
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("migbad", exporterArgs: [JobRig.FastPolling]);
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
         await qemu.PrepareMigrationAsync(maxBandwidth: 100000);
 
         await qemu.ExecuteAsync("migrate", """{"uri": "exec:cat > /dev/null"}""");

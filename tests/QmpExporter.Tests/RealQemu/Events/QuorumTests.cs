@@ -8,16 +8,17 @@ public sealed class QuorumTests
     [Fact]
     public async Task Bad_reports_their_sectors_and_failures_equal_the_control_monitors_sums()
     {
-        using var scratch = new ScratchDir();
-        await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "q");
-        await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "p");
-        await using var qemu = await QemuVm.StartAsync(
-            "-S",
-            "-blockdev", QemuRecipes.QuorumJson("quorum0", scratch.Root, "q", "qchild", failingChild: 1),
-            "-blockdev", QemuRecipes.QuorumJson("quorum1", scratch.Root, "p", "pchild"));
-        var a = RealQemuAssert.UniqueName("quorum");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("quorum", new QemuVmOptions { Args = ["-S"] }, async scratch =>
+        {
+            await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "q");
+            await QemuRecipes.CreateQuorumImagesAsync(scratch.Root, "p");
+            return
+            [
+                "-blockdev", QemuRecipes.QuorumJson("quorum0", scratch.Root, "q", "qchild", failingChild: 1),
+                "-blockdev", QemuRecipes.QuorumJson("quorum1", scratch.Root, "p", "pchild"),
+            ];
+        });
+        var (qemu, exporter, a) = (rig.Qemu, rig.Exporter, rig.Vm);
 
         // quorum0: child 1 fails and child 2 differs, so no two agree: REPORT_BAD for qchild1 and a QUORUM_FAILURE.
         // quorum1: child 2 differs and is outvoted: REPORT_BAD for pchild2. One read per node: nothing is rate-limited.

@@ -5,43 +5,31 @@ namespace QmpExporter.Tests.RealQemu.Events;
 /// <summary>DEVICE_TRAY_MOVED and query-block's tray_open on two IDE CD-ROMs: an empty one (cd0) and one with a medium (cd1).</summary>
 public sealed class TrayTests
 {
-    private static async Task<(ScratchDir Scratch, QemuVm Qemu)> StartAsync()
+    /// <summary>cd.iso in the scratch dir; the two drives' QEMU arguments.</summary>
+    private static async Task<string[]> CdromsAsync(ScratchDir scratch)
     {
-        var scratch = new ScratchDir();
-        try
-        {
-            var iso = scratch.Path("cd.iso");
-            await QemuRecipes.CreateImageAsync(iso, "raw", "1M");
-            var qemu = await QemuVm.StartAsync(
-                "-S",
-                "-device", "ide-cd,id=cd0,bus=ide.1,unit=0",
-                "-drive", $"if=none,id=cdrom1,media=cdrom,readonly=on,format=raw,file={iso}",
-                "-device", "ide-cd,id=cd1,drive=cdrom1,bus=ide.1,unit=1");
-            return (scratch, qemu);
-        }
-        catch
-        {
-            scratch.Dispose();
-            throw;
-        }
+        var iso = scratch.Path("cd.iso");
+        await QemuRecipes.CreateImageAsync(iso, "raw", "1M");
+        return
+        [
+            "-device", "ide-cd,id=cd0,bus=ide.1,unit=0",
+            "-drive", $"if=none,id=cdrom1,media=cdrom,readonly=on,format=raw,file={iso}",
+            "-device", "ide-cd,id=cd1,drive=cdrom1,bus=ide.1,unit=1",
+        ];
     }
 
     [Fact]
     public async Task Open_close_eject_and_change_medium_leave_each_tray_at_the_control_monitors_last_state()
     {
-        var (scratch, qemu) = await StartAsync();
-        using var _ = scratch;
-        await using var __ = qemu;
-        var a = RealQemuAssert.UniqueName("tray");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        var first = await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("tray", new QemuVmOptions { Args = ["-S"] }, CdromsAsync);
+        var (qemu, exporter, a, first) = (rig.Qemu, rig.Exporter, rig.Vm, rig.Up);
         Assert.Equal(0, first.Of(a, "qemu_device_tray_open", ("device", ""), ("id", "cd0")));
         Assert.Equal(0, first.Of(a, "qemu_device_tray_open", ("device", "cdrom1"), ("id", "cd1")));
 
         await qemu.ExecuteAsync("blockdev-open-tray", """{"id": "cd0"}""");
         await qemu.ExecuteAsync("blockdev-close-tray", """{"id": "cd0"}""");
         await qemu.ExecuteAsync("eject", """{"id": "cd1"}""");
-        await qemu.ExecuteAsync("blockdev-change-medium", $$"""{"id": "cd1", "filename": "{{scratch.Path("cd.iso")}}", "format": "raw", "read-only-mode": "read-only"}""");
+        await qemu.ExecuteAsync("blockdev-change-medium", $$"""{"id": "cd1", "filename": "{{rig.Scratch.Path("cd.iso")}}", "format": "raw", "read-only-mode": "read-only"}""");
         await qemu.ExecuteAsync("blockdev-open-tray", """{"id": "cd0"}""");
         await qemu.ControlEvents.WaitForAsync("DEVICE_TRAY_MOVED", 5);
 
@@ -61,9 +49,8 @@ public sealed class TrayTests
     [Fact]
     public async Task A_tray_opened_before_the_exporter_connects_is_open_from_the_first_scrape()
     {
-        var (scratch, qemu) = await StartAsync();
-        using var _ = scratch;
-        await using var __ = qemu;
+        using var scratch = new ScratchDir();
+        await using var qemu = await QemuVm.StartAsync(["-S", .. await CdromsAsync(scratch)]);
         await qemu.ExecuteAsync("blockdev-open-tray", """{"id": "cd0"}""");
         await qemu.ExecuteAsync("eject", """{"id": "cd1"}""");
         await qemu.ControlEvents.WaitForAsync("DEVICE_TRAY_MOVED", 2);
@@ -74,8 +61,8 @@ public sealed class TrayTests
         for (var round = 1; round <= 3; round++)
         {
             var a = RealQemuAssert.UniqueName("trayopen");
-            await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-            var first = await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+            var (exporter, first) = await QemuRig.AttachExporterAsync(qemu, a);
+            await using var _ = exporter;
             Assert.Equal(1, first.Of(a, "qemu_device_tray_open", ("device", ""), ("id", "cd0")));
             Assert.Equal(1, first.Of(a, "qemu_device_tray_open", ("device", "cdrom1"), ("id", "cd1")));
             Assert.DoesNotContain(first.EventCounts(a), kv => kv.Value != 0);

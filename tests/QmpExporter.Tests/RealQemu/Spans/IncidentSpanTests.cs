@@ -15,15 +15,13 @@ public sealed class IncidentSpanTests : IDisposable
     public async Task An_io_error_that_stops_the_vm_is_an_incident_with_the_events_data_as_attributes()
     {
         BlkdebugRule[] rules = [new("read_aio", BlkdebugRule.Eio, "read", 1, Once: true)];
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions
+        await using var rig = await QemuRig.StartAsync("sincident", new QemuVmOptions
         {
             BootSector = BootSector.Create(flags: BootSector.Read),
             AttachBootImage = false,
             Args = ["-S", "-blockdev", QemuRecipes.BlkdebugJson("disk0", "{dir}/boot.img", rules), "-device", "ide-hd,drive=disk0,id=ide0,rerror=stop,werror=stop"],
         });
-        var a = RealQemuAssert.UniqueName("sincident");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}");
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        var (qemu, a) = (rig.Qemu, rig.Vm);
 
         await qemu.ExecuteAsync("cont");
         await qemu.ControlEvents.WaitForAsync("STOP");

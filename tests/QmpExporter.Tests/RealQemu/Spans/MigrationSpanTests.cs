@@ -14,10 +14,8 @@ public sealed class MigrationSpanTests : IDisposable
     [Fact]
     public async Task A_multi_pass_migration_is_one_span_with_every_pass_and_the_final_ram_figures()
     {
-        await using var qemu = await QemuVm.StartAsync(new QemuVmOptions { BootSector = QemuRecipes.DirtyingBootSector(), Args = ["-S"] });
-        var a = RealQemuAssert.UniqueName("smigr");
-        await using var exporter = await ExporterHost.StartAsync("--vm", $"{a}={qemu.ExporterSocket}", JobRig.FastPolling);
-        await exporter.WaitForAsync(s => s.Of(a, "qmp_up") == 1, $"vm {a} up");
+        await using var rig = await QemuRig.StartAsync("smigr", new QemuVmOptions { BootSector = QemuRecipes.DirtyingBootSector(), Args = ["-S"] }, exporterArgs: [JobRig.FastPolling]);
+        var (qemu, a) = (rig.Qemu, rig.Vm);
         await qemu.ExecuteAsync("cont");
         await qemu.WaitForSerialAsync('B');
 
