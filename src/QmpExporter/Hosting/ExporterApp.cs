@@ -97,7 +97,12 @@ internal static class ExporterApp
         services.AddSingleton(sp => new ExporterOptionsValidator(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<IValidateOptions<ExporterOptions>>(sp => sp.GetRequiredService<ExporterOptionsValidator>());
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new VmRegistry(EventMappings.Catalog, sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ExporterOptions>>().Value;
+            return new VmRegistry(EventMappings.Catalog, options.MaxSeriesPerVm, options.MaxScrapeBytes);
+        });
+        services.AddSingleton<ExporterHealth>();
         services.AddSingleton<ExporterMetrics>();
         services.AddSingleton<SpanSource>();
         services.AddSingleton<VmSupervisor>();
@@ -109,7 +114,8 @@ internal static class ExporterApp
         var app = builder.Build();
         security.Logger = app.Services.GetRequiredService<ILogger<WebSecurity>>();
         security.Use(app);
-        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>());
+        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>(),
+            app.Services.GetRequiredService<ExporterHealth>(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<MetricsEndpoint>());
         app.Lifetime.ApplicationStopped.Register(metrics.Dispose);
         Endpoints.Map(app, metrics, app.Services.GetRequiredService<VmSupervisor>());
         return app;

@@ -17,7 +17,7 @@ internal sealed class ExporterMetrics : IDisposable
     private readonly VmRegistry registry;
     private readonly Meter meter;
 
-    public ExporterMetrics(VmRegistry registry)
+    public ExporterMetrics(VmRegistry registry, ExporterHealth health)
     {
         this.registry = registry;
         meter = new Meter(new MeterOptions(MeterName) { Version = Version });
@@ -38,6 +38,10 @@ internal sealed class ExporterMetrics : IDisposable
             () => new Measurement<long>(1, new("version", Version), new("revision", Revision), new("dotnet", DotnetVersion)),
             description: BuildInfoHelp);
         ProcessMetrics.Register(meter);
+        meter.CreateObservableCounter(ExporterHealth.ScrapeFailuresName, () => health.ScrapeFailures,
+            description: "Scrapes of /metrics that failed (HTTP 500 or an aborted body); each is also logged.");
+        meter.CreateObservableCounter(ExporterHealth.ConnectionsRejectedName, () => health.ConnectionsRejected,
+            description: "HTTP connections refused because QmpExporter:MaxHttpConnections were open; the first is logged.");
     }
 
     public static string Version => InformationalVersion.Split('+')[0];
