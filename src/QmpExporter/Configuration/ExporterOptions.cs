@@ -31,6 +31,9 @@ internal sealed class ExporterOptions
     /// </summary>
     public long MaxScrapeBytes { get; set; } = Telemetry.VmRegistry.DefaultMaxScrapeBytes;
 
+    /// <summary>Most HTTP connections open at once, and never more than a quarter of the file descriptors free at start-up.</summary>
+    public int MaxHttpConnections { get; set; } = 256;
+
     /// <summary>How often query-block-jobs and query-migrate run while a block job or a migration runs; never otherwise.</summary>
     public TimeSpan ActivePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

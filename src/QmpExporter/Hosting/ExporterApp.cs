@@ -110,6 +110,7 @@ internal static class ExporterApp
         AddSources(services);
         LibvirtServices.Add(services);
 
+        HttpLimits.Add(builder);
         AddTracing(builder);
         var app = builder.Build();
         security.Logger = app.Services.GetRequiredService<ILogger<WebSecurity>>();

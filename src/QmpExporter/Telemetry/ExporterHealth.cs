@@ -7,18 +7,18 @@ namespace QmpExporter.Telemetry;
 internal sealed class ExporterHealth
 {
     public const string ScrapeFailuresName = "qmp_exporter_scrape_failures_total";
-    public const string ConnectionsRejectedName = "qmp_exporter_http_connections_rejected_total";
+    public const string ConnectionLimitReachedName = "qmp_exporter_http_connection_limit_reached_total";
 
     private long scrapeFailures;
-    private long connectionsRejected;
+    private long connectionLimitReached;
 
     public long ScrapeFailures => Interlocked.Read(ref scrapeFailures);
 
-    public long ConnectionsRejected => Interlocked.Read(ref connectionsRejected);
+    public long ConnectionLimitReached => Interlocked.Read(ref connectionLimitReached);
 
     /// <summary>Counts a failed scrape; true for the first one, which is worth a line of its own.</summary>
     public bool OnScrapeFailed() => Interlocked.Increment(ref scrapeFailures) == 1;
 
-    /// <summary>Counts connections refused at the connection limit; true when these are the first.</summary>
-    public bool OnConnectionsRejected(long count) => Interlocked.Add(ref connectionsRejected, count) == count;
+    /// <summary>Counts a connection that found every slot taken; true for the first.</summary>
+    public bool OnConnectionLimitReached() => Interlocked.Increment(ref connectionLimitReached) == 1;
 }

@@ -40,8 +40,8 @@ internal sealed class ExporterMetrics : IDisposable
         ProcessMetrics.Register(meter);
         meter.CreateObservableCounter(ExporterHealth.ScrapeFailuresName, () => health.ScrapeFailures,
             description: "Scrapes of /metrics that failed (HTTP 500 or an aborted body); each is also logged.");
-        meter.CreateObservableCounter(ExporterHealth.ConnectionsRejectedName, () => health.ConnectionsRejected,
-            description: "HTTP connections refused because QmpExporter:MaxHttpConnections were open; the first is logged.");
+        meter.CreateObservableCounter(ExporterHealth.ConnectionLimitReachedName, () => health.ConnectionLimitReached,
+            description: "HTTP connections that found QmpExporter:MaxHttpConnections open and waited in the listen backlog; the first is logged.");
     }
 
     public static string Version => InformationalVersion.Split('+')[0];
