@@ -79,13 +79,28 @@ internal static class ExporterApp
 
         // appsettings.json is read from beside the binary unless --contentRoot names another folder (e.g. /etc/qmp-exporter).
         var contentRoot = commandLine[ExporterCommandLine.ContentRootKey];
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        WebApplicationBuilder builder;
+        try
         {
-            Args = commandLine.ConfigurationArguments,
-            ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
-        });
+            builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+            {
+                Args = commandLine.ConfigurationArguments,
+                ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
+            });
+        }
+        catch (InvalidDataException e)
+        {
+            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), [$"{e.Message} {e.InnerException?.Message}"]);
+        }
+
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LineLoggerProvider.DefaultLevels });
         builder.Configuration.AddInMemoryCollection(commandLine.Settings);
+        ConfigurationCheck.ReportLoadErrorsHere(builder.Configuration);
+        if (ConfigurationCheck.Errors(builder.Configuration, new HashSet<string>()) is { Count: > 0 } unusable)
+        {
+            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), unusable);
+        }
+
         builder.Host.UseSystemd();
         builder.Logging.ClearProviders().AddProvider(LineLoggerProvider.FromConfiguration(builder.Configuration, Console.Error));
         var security = WebSecurity.AddTo(builder, DefaultUrls);

@@ -53,4 +53,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain gone for the grace period; its series left /metrics")]
     public static partial void LibvirtDomainDeparted(ILogger logger, string vm);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "The configuration lists no VMs (\"Vms\": []): stopping all {Count} sessions")]
+    public static partial void AllVmsRemoved(ILogger logger, int count);
 }
