@@ -38,12 +38,10 @@ internal sealed class ExporterMetrics : IDisposable
             () => new Measurement<long>(1, new("version", Version), new("revision", Revision), new("dotnet", DotnetVersion)),
             description: BuildInfoHelp);
         ProcessMetrics.Register(meter);
-        meter.CreateObservableCounter(ExporterHealth.ScrapeFailuresName, () => health.ScrapeFailures,
-            description: "Scrapes of /metrics that failed (HTTP 500 or an aborted body); each is also logged.");
-        meter.CreateObservableCounter(ExporterHealth.ConfigReloadFailuresName, () => health.ConfigReloadFailures,
-            description: "Configuration changes rejected (unreadable or unparseable file, a value of the wrong type, an invalid VM); the previous VM list stays.");
-        meter.CreateObservableCounter(ExporterHealth.ConnectionLimitReachedName, () => health.ConnectionLimitReached,
-            description: "HTTP connections that found QmpExporter:MaxHttpConnections open and waited in the listen backlog; the first is logged.");
+        foreach (var (name, help, read) in ExporterHealth.Counters)
+        {
+            meter.CreateObservableCounter(name, () => read(health), description: help);
+        }
     }
 
     public static string Version => InformationalVersion.Split('+')[0];
