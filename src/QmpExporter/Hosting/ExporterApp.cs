@@ -36,6 +36,15 @@ internal static class ExporterApp
             return;
         }
 
+        // The OTLP exporter's span limits, unless the operator set them: the same bounds the spans are built with.
+        var limits = new Dictionary<string, string?>
+        {
+            ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"] = $"{QmpTracing.MaxAttributeLength}",
+            ["OTEL_SPAN_EVENT_COUNT_LIMIT"] = $"{QmpTracing.MaxEventsPerSpan}",
+            ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"] = $"{QmpTracing.MaxEventAttributes}",
+        };
+        configuration.AddInMemoryCollection(limits.Where(limit => string.IsNullOrEmpty(configuration[limit.Key])));
+
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource
                 .AddService(configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "qmp-exporter", serviceVersion: ExporterMetrics.Version)

@@ -48,7 +48,7 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
             if (!known || job.FinishedAt is not null)
             {
                 job = new Job(type, null, spans.StartRoot(QmpTracing.JobSpan, seenAt, vm), job.LastEvent);
-                job.Span?.SetTag(QmpTracing.JobId, id);
+                job.Span?.SetTag(QmpTracing.JobId, QmpTracing.Cut(id));
             }
             else if (type is not null && job.Type is null)
             {
@@ -69,7 +69,7 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
         {
             if (jobs.TryGetValue(id, out var job) && job.FinishedAt is null)
             {
-                job.Span?.AddEvent(new ActivityEvent(name, at, attributes));
+                QmpTracing.AddEvent(job.Span, new ActivityEvent(name, at, attributes));
             }
         }
     }
