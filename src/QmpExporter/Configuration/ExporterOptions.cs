@@ -25,6 +25,15 @@ internal sealed class ExporterOptions
     /// <summary>Most label sets one VM may have in a metric labelled by free-form names (devices, nodes, jobs); the rest are counted in qmp_series_dropped_total.</summary>
     public int MaxSeriesPerVm { get; set; } = Telemetry.VmRegistry.DefaultMaxSeriesPerVm;
 
+    /// <summary>
+    /// Estimated size of the series of all VMs in a <c>/metrics</c> body; new series past it are counted in
+    /// qmp_series_dropped_total instead, so no VM can grow the body to where the scrape fails for all.
+    /// </summary>
+    public long MaxScrapeBytes { get; set; } = Telemetry.VmRegistry.DefaultMaxScrapeBytes;
+
+    /// <summary>Most HTTP connections open at once, and never more than a quarter of the file descriptors free at start-up.</summary>
+    public int MaxHttpConnections { get; set; } = 256;
+
     /// <summary>How often query-block-jobs and query-migrate run while a block job or a migration runs; never otherwise.</summary>
     public TimeSpan ActivePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -10,12 +10,22 @@ namespace QmpExporter.Configuration;
 /// </summary>
 internal sealed class ExporterOptionsValidator(IConfiguration? configuration = null) : IValidateOptions<ExporterOptions>
 {
+    private const int MaxLineBytesLimit = 256 * 1024 * 1024;
+
+    /// <summary>Well below the ~170 MB past which the Prometheus exporter fails every scrape.</summary>
+    private const long MaxScrapeBytesLimit = 128L * 1024 * 1024;
+
+    private static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, ExporterOptions options)
     {
         var errors = VmErrors(options.Vms, options.AllowManagementSockets);
         errors.AddRange(SourceErrors(options, configuration?.GetSection(ExporterOptions.Section + ":Discover:Globs").GetChildren().Select(c => c.Path).ToArray()));
-        Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes >= 1024, "must be at least 1024");
-        Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm >= 1, "must be at least 1");
+        // The upper bounds keep arithmetic on them (buffer sizes, timers) far from overflow.
+        Positive(errors, nameof(options.MaxLineBytes), options.MaxLineBytes is >= 1024 and <= MaxLineBytesLimit, $"must be between 1024 and {MaxLineBytesLimit}");
+        Positive(errors, nameof(options.MaxSeriesPerVm), options.MaxSeriesPerVm is >= 1 and <= 1_000_000, "must be between 1 and 1000000");
+        Positive(errors, nameof(options.MaxScrapeBytes), options.MaxScrapeBytes is >= 64 * 1024 and <= MaxScrapeBytesLimit, $"must be between 65536 and {MaxScrapeBytesLimit}");
+        Positive(errors, nameof(options.MaxHttpConnections), options.MaxHttpConnections is >= 1 and <= 65536, "must be between 1 and 65536");
         foreach (var (key, value) in new[]
                  {
                      (nameof(options.ConnectTimeout), options.ConnectTimeout),
@@ -28,7 +38,7 @@ internal sealed class ExporterOptionsValidator(IConfiguration? configuration = n
                      (nameof(options.FinishedJobRetention), options.FinishedJobRetention),
                  })
         {
-            Positive(errors, key, value > TimeSpan.Zero, "must be a positive duration such as 00:00:05");
+            Positive(errors, key, value > TimeSpan.Zero && value <= MaxDuration, "must be a positive duration such as 00:00:05, at most a day");
         }
 
         Positive(errors, nameof(options.ReconnectMaxDelay), options.ReconnectMaxDelay >= options.ReconnectMinDelay, "must not be shorter than ReconnectMinDelay");

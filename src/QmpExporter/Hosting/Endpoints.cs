@@ -11,7 +11,8 @@ internal static class Endpoints
 {
     public static void Map(WebApplication app, MetricsEndpoint metrics, VmSupervisor supervisor)
     {
-        app.Map("/metrics", metrics.HandleAsync);
+        // Scrapers GET (or HEAD); any other method is a 405, never a scrape.
+        app.MapMethods("/metrics", [HttpMethods.Get, HttpMethods.Head], metrics.HandleAsync);
 
         // Liveness of the daemon itself: a VM that is down shows in qmp_up, it must not get the exporter restarted.
         app.MapGet("/healthz", (RequestDelegate)(context =>

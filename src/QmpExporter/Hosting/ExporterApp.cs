@@ -36,6 +36,15 @@ internal static class ExporterApp
             return;
         }
 
+        // The OTLP exporter's span limits, unless the operator set them: the same bounds the spans are built with.
+        var limits = new Dictionary<string, string?>
+        {
+            ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"] = $"{QmpTracing.MaxAttributeLength}",
+            ["OTEL_SPAN_EVENT_COUNT_LIMIT"] = $"{QmpTracing.MaxEventsPerSpan}",
+            ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"] = $"{QmpTracing.MaxEventAttributes}",
+        };
+        configuration.AddInMemoryCollection(limits.Where(limit => string.IsNullOrEmpty(configuration[limit.Key])));
+
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource
                 .AddService(configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "qmp-exporter", serviceVersion: ExporterMetrics.Version)
@@ -79,13 +88,28 @@ internal static class ExporterApp
 
         // appsettings.json is read from beside the binary unless --contentRoot names another folder (e.g. /etc/qmp-exporter).
         var contentRoot = commandLine[ExporterCommandLine.ContentRootKey];
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        WebApplicationBuilder builder;
+        try
         {
-            Args = commandLine.ConfigurationArguments,
-            ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
-        });
+            builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+            {
+                Args = commandLine.ConfigurationArguments,
+                ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : contentRoot,
+            });
+        }
+        catch (InvalidDataException e)
+        {
+            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), [$"{e.Message} {e.InnerException?.Message}"]);
+        }
+
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LineLoggerProvider.DefaultLevels });
         builder.Configuration.AddInMemoryCollection(commandLine.Settings);
+        ConfigurationCheck.ReportLoadErrorsHere(builder.Configuration);
+        if (ConfigurationCheck.Errors(builder.Configuration, new HashSet<string>()) is { Count: > 0 } unusable)
+        {
+            throw new OptionsValidationException(ExporterOptions.Section, typeof(ExporterOptions), unusable);
+        }
+
         builder.Host.UseSystemd();
         builder.Logging.ClearProviders().AddProvider(LineLoggerProvider.FromConfiguration(builder.Configuration, Console.Error));
         var security = WebSecurity.AddTo(builder, DefaultUrls);
@@ -97,7 +121,12 @@ internal static class ExporterApp
         services.AddSingleton(sp => new ExporterOptionsValidator(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<IValidateOptions<ExporterOptions>>(sp => sp.GetRequiredService<ExporterOptionsValidator>());
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new VmRegistry(EventMappings.Catalog, sp.GetRequiredService<IOptions<ExporterOptions>>().Value.MaxSeriesPerVm));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ExporterOptions>>().Value;
+            return new VmRegistry(EventMappings.Catalog, options.MaxSeriesPerVm, options.MaxScrapeBytes);
+        });
+        services.AddSingleton<ExporterHealth>();
         services.AddSingleton<ExporterMetrics>();
         services.AddSingleton<SpanSource>();
         services.AddSingleton<VmSupervisor>();
@@ -105,11 +134,13 @@ internal static class ExporterApp
         AddSources(services);
         LibvirtServices.Add(services);
 
+        HttpLimits.Add(builder);
         AddTracing(builder);
         var app = builder.Build();
         security.Logger = app.Services.GetRequiredService<ILogger<WebSecurity>>();
         security.Use(app);
-        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>());
+        var metrics = new MetricsEndpoint(app, app.Services.GetRequiredService<ExporterMetrics>(), app.Services.GetRequiredService<VmRegistry>(),
+            app.Services.GetRequiredService<ExporterHealth>(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<MetricsEndpoint>());
         app.Lifetime.ApplicationStopped.Register(metrics.Dispose);
         Endpoints.Map(app, metrics, app.Services.GetRequiredService<VmSupervisor>());
         return app;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using QmpExporter.Mappings;
 using QmpExporter.Qmp;
 
 namespace QmpExporter.Hosting;
@@ -7,16 +8,16 @@ namespace QmpExporter.Hosting;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "VM {Vm}: connected to QEMU {Version} ({Package}) at {Endpoint}")]
-    public static partial void Connected(ILogger logger, string vm, string version, string package, QmpEndpoint endpoint);
+    public static partial void Connected(ILogger logger, string vm, PeerText version, PeerText package, QmpEndpoint endpoint);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "VM {Vm}: QMP session at {Endpoint} ended: {Reason}")]
-    public static partial void Disconnected(ILogger logger, string vm, QmpEndpoint endpoint, string reason);
+    public static partial void Disconnected(ILogger logger, string vm, QmpEndpoint endpoint, PeerText reason);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "VM {Vm}: {Problem}; retrying in {DelaySeconds:0.0} s")]
-    public static partial void ConnectFailed(ILogger logger, string vm, string problem, double delaySeconds);
+    public static partial void ConnectFailed(ILogger logger, string vm, PeerText problem, double delaySeconds);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "VM {Vm}: still failing ({Problem}); retrying in {DelaySeconds:0.0} s")]
-    public static partial void ConnectStillFailing(ILogger logger, string vm, string problem, double delaySeconds);
+    public static partial void ConnectStillFailing(ILogger logger, string vm, PeerText problem, double delaySeconds);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "VM {Vm}: QMP protocol error ({Reason}): {Detail} ({Suppressed} more since the last line, counted in qmp_protocol_errors_total)")]
     public static partial void ProtocolError(ILogger logger, string vm, string reason, string detail, int suppressed);
@@ -53,4 +54,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain gone for the grace period; its series left /metrics")]
     public static partial void LibvirtDomainDeparted(ILogger logger, string vm);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "The configuration lists no VMs (\"Vms\": []): stopping all {Count} sessions")]
+    public static partial void AllVmsRemoved(ILogger logger, int count);
 }

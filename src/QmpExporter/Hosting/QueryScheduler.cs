@@ -88,7 +88,7 @@ internal sealed class QueryScheduler(VmContext vm, PollSettings polling, ILogger
             if (!failedOnce[index])
             {
                 failedOnce[index] = true;
-                Log.QueryFailed(logger, vm.Name, e.Message);
+                Log.QueryFailed(logger, vm.Name, PeerText.ForLog(e.Message));
             }
         }
     }

@@ -82,7 +82,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         Series.Add(SessionMetrics.ProtocolErrors.With("reason", reason));
         if (protocolErrorLog.TryEnter(out var suppressed))
         {
-            Log.ProtocolError(logger, Name, reason, detail, suppressed);
+            Log.ProtocolError(logger, Name, reason, PeerText.ForLog(detail), suppressed);
         }
     }
 
@@ -102,10 +102,16 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
                 {
                     await using (client.ConfigureAwait(false))
                     {
-                        attempt = 0;
                         lastProblem = null;
                         OnConnected(client.Greeting);
+                        var connectedAt = Time.GetTimestamp();
                         ended = await ServeAsync(client, cancellationToken).ConfigureAwait(false);
+
+                        // A peer that negotiates and hangs up at once is backed off like one that refuses.
+                        if (Time.GetElapsedTime(connectedAt) >= maxDelay)
+                        {
+                            attempt = 0;
+                        }
                     }
                 }
                 finally
@@ -146,12 +152,12 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
             var delay = Backoff(attempt++);
             if (problem is not null && problem != lastProblem)
             {
-                Log.ConnectFailed(logger, Name, problem, delay.TotalSeconds);
+                Log.ConnectFailed(logger, Name, new PeerText(problem), delay.TotalSeconds);
                 lastProblem = problem;
             }
             else if (problem is not null)
             {
-                Log.ConnectStillFailing(logger, Name, problem, delay.TotalSeconds);
+                Log.ConnectStillFailing(logger, Name, new PeerText(problem), delay.TotalSeconds);
             }
 
             try
@@ -230,7 +236,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
     {
         Series.Add(SessionMetrics.Connects);
         EventMappings.Connected(vm, greeting);
-        Log.Connected(logger, Name, greeting.Version, greeting.Package, Endpoint);
+        Log.Connected(logger, Name, new PeerText(greeting.Version), new PeerText(greeting.Package), Endpoint);
     }
 
     private void OnDisconnected(string reason)
@@ -238,7 +244,7 @@ internal sealed class VmSession : IQmpEventHandler, IAsyncDisposable
         Series.Set(SessionMetrics.Up, 0);
         EventMappings.Disconnected(vm);
         Series.Add(SessionMetrics.Disconnects);
-        Log.Disconnected(logger, Name, Endpoint, reason);
+        Log.Disconnected(logger, Name, Endpoint, new PeerText(reason));
     }
 
     /// <summary>Equal jitter: half the exponential delay fixed, half random, so many VMs that failed together spread out.</summary>

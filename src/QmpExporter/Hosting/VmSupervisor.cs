@@ -22,6 +22,7 @@ internal sealed class VmSupervisor(
     ExporterOptionsValidator validator,
     VmRegistry registry,
     SpanSource spans,
+    ExporterHealth health,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
@@ -30,6 +31,7 @@ internal sealed class VmSupervisor(
     private readonly Dictionary<string, VmSession> sessions = new(StringComparer.Ordinal);
     private readonly List<Sources.IVmSource> sources = [];
     private IDisposable? reloads;
+    private HashSet<string> settingsFiles = [];
     private bool stopped;
 
     public IReadOnlyCollection<VmSession> Sessions
@@ -62,6 +64,7 @@ internal sealed class VmSupervisor(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        settingsFiles = ConfigurationCheck.ExistingFiles(configuration);
         await ApplyAsync(startupOptions.Value.Vms).ConfigureAwait(false);
         reloads = ChangeToken.OnChange(configuration.GetReloadToken, () => _ = ReloadAsync());
     }
@@ -94,24 +97,32 @@ internal sealed class VmSupervisor(
     /// </summary>
     public async Task ReloadAsync()
     {
-        var vms = new List<VmOptions>();
-        try
+        var errors = ConfigurationCheck.Errors(configuration, settingsFiles);
+        if (errors.Count == 0 && !ConfigurationCheck.HasVmList(configuration) && ConfiguredSessions.Count > 0)
         {
-            configuration.GetSection(ExporterOptions.Section + ":" + nameof(ExporterOptions.Vms)).Bind(vms);
-        }
-        catch (InvalidOperationException e)
-        {
-            Log.ReloadRejected(logger, e.Message);
-            return;
+            errors.Add($"{ExporterOptions.Section}:{nameof(ExporterOptions.Vms)} is missing (a misspelt key or a removed section); to watch no VMs, say \"Vms\": []");
         }
 
-        var errors = validator.VmErrors(vms, startupOptions.Value.AllowManagementSockets);
+        var vms = new List<VmOptions>();
+        if (errors.Count == 0)
+        {
+            configuration.GetSection(ExporterOptions.Section + ":" + nameof(ExporterOptions.Vms)).Bind(vms);
+            errors = validator.VmErrors(vms, startupOptions.Value.AllowManagementSockets);
+        }
+
         if (errors.Count > 0)
         {
+            health.OnConfigReloadFailed();
             Log.ReloadRejected(logger, string.Join("; ", errors));
             return;
         }
 
+        if (vms.Count == 0 && ConfiguredSessions.Count > 0)
+        {
+            Log.AllVmsRemoved(logger, ConfiguredSessions.Count);
+        }
+
+        settingsFiles = ConfigurationCheck.ExistingFiles(configuration);
         await ApplyAsync(vms).ConfigureAwait(false);
     }
 

@@ -38,7 +38,7 @@ internal sealed partial class BlockIoErrorMapping : IEventMapping
 
         if (vm.EventLogThrottle.TryEnter(out var suppressed))
         {
-            LogIoError(vm.Logger, vm.Name, operation, device, nodeName, action, EventData.Text(data, "reason"u8) ?? "", suppressed);
+            LogIoError(vm.Logger, vm.Name, operation, PeerText.ForLog(device), PeerText.ForLog(nodeName), action, PeerText.ForLog(EventData.Text(data, "reason"u8)), suppressed);
         }
 
         if (action == "stop")

@@ -62,7 +62,7 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
     public TimeSpan? PollInterval(VmContext vm, PollSettings settings) => vm.Jobs.AnyActive ? settings.ActivePollInterval : null;
 
     /// <summary>Finished jobs' gauges go after the retention period: every job brings a new <c>job</c> label value.</summary>
-    public DateTimeOffset? Due(VmContext vm, DateTimeOffset now, PollSettings settings) => vm.Jobs.Expire(now, settings.FinishedJobRetention, vm.Series);
+    public DateTimeOffset? Due(VmContext vm, DateTimeOffset now, PollSettings settings) => vm.Jobs.Expire(now, settings.FinishedJobRetention);
 
     public void Removed(VmContext vm) => vm.Jobs.EndAllSpans();
 
@@ -117,12 +117,15 @@ internal sealed class BlockJobMapping : IEventMapping, IStateQuery
                 }
 
                 long? offset = EventData.Long(data, "offset"u8), len = EventData.Long(data, "len"u8);
-                SetProgress(vm.Series, job, type, offset, len, EventData.Long(data, "speed"u8));
                 var error = EventData.Text(data, "error"u8);
                 var result = evt.Name == Cancelled ? "cancelled" : error is null ? "completed" : "failed";
                 vm.Series.Add(BlockJobsFinished.With("type", type).With("result", result));
                 vm.Jobs.SpanEvent(job, evt.Name, evt.Timestamp);
-                vm.Jobs.Finished(job, type, vm.Time.GetUtcNow(), evt.Timestamp, new JobOutcome(result, offset, len, error));
+                if (vm.Jobs.Finished(job, type, vm.Time.GetUtcNow(), evt.Timestamp, new JobOutcome(result, offset, len, error)))
+                {
+                    SetProgress(vm.Series, job, type, offset, len, EventData.Long(data, "speed"u8));
+                }
+
                 break;
             }
 

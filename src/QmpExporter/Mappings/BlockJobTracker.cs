@@ -11,7 +11,7 @@ namespace QmpExporter.Mappings;
 /// finished job's series are removed after the retention period instead of piling up. Lives as long as the VM's
 /// session: a job that outlives a reconnect keeps its one span.
 /// </summary>
-internal sealed class BlockJobTracker(string vm, SpanSource spans)
+internal sealed class BlockJobTracker(string vm, VmSeries series, SpanSource spans)
 {
     private readonly Lock gate = new();
     private readonly Dictionary<string, Job> jobs = new(StringComparer.Ordinal);
@@ -44,11 +44,16 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
     {
         lock (gate)
         {
+            if (!jobs.ContainsKey(id) && !MakeRoom())
+            {
+                return;
+            }
+
             ref var job = ref CollectionsMarshal.GetValueRefOrAddDefault(jobs, id, out var known);
             if (!known || job.FinishedAt is not null)
             {
                 job = new Job(type, null, spans.StartRoot(QmpTracing.JobSpan, seenAt, vm), job.LastEvent);
-                job.Span?.SetTag(QmpTracing.JobId, id);
+                job.Span?.SetTag(QmpTracing.JobId, QmpTracing.Cut(id));
             }
             else if (type is not null && job.Type is null)
             {
@@ -69,29 +74,34 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
         {
             if (jobs.TryGetValue(id, out var job) && job.FinishedAt is null)
             {
-                job.Span?.AddEvent(new ActivityEvent(name, at, attributes));
+                QmpTracing.AddEvent(job.Span, new ActivityEvent(name, at, attributes));
             }
         }
     }
 
     /// <summary>
     /// Marks the job finished at <paramref name="now"/> (our clock, for retention) and ends its span at QEMU's
-    /// <paramref name="endedAt"/> with the outcome. A second call for the same run of the job does nothing.
+    /// <paramref name="endedAt"/> with the outcome. A second call for the same run of the job does nothing. False
+    /// when the job is not tracked: it was never seen and every tracked job still runs.
     /// </summary>
-    public void Finished(string id, string? type, DateTimeOffset now, DateTimeOffset endedAt, JobOutcome outcome)
+    public bool Finished(string id, string? type, DateTimeOffset now, DateTimeOffset endedAt, JobOutcome outcome)
     {
         lock (gate)
         {
-            jobs.TryGetValue(id, out var job);
+            if (!jobs.TryGetValue(id, out var job) && !MakeRoom())
+            {
+                return false;
+            }
+
             if (job.FinishedAt is not null)
             {
-                return;
+                return true;
             }
 
             jobs[id] = new Job(type ?? job.Type, now, null, job.LastEvent);
             if (job.Span is not { } span)
             {
-                return;
+                return true;
             }
 
             if (type is not null)
@@ -116,6 +126,7 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
             }
 
             QmpTracing.End(span, endedAt);
+            return true;
         }
     }
 
@@ -161,7 +172,7 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
     }
 
     /// <summary>Removes the gauges of jobs that finished more than <paramref name="retention"/> ago; returns when the next one is due.</summary>
-    public DateTimeOffset? Expire(DateTimeOffset now, TimeSpan retention, VmSeries series)
+    public DateTimeOffset? Expire(DateTimeOffset now, TimeSpan retention)
     {
         DateTimeOffset? next = null;
         lock (gate)
@@ -175,14 +186,7 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
 
                 if (now - finished >= retention)
                 {
-                    jobs.Remove(id);
-                    if (job.Type is not null)
-                    {
-                        foreach (var family in (MetricFamily[])[BlockJobMapping.BlockJobOffset, BlockJobMapping.BlockJobLen, BlockJobMapping.BlockJobSpeed, BlockJobMapping.BlockJobReady])
-                        {
-                            series.Remove(family.With("job", id).With("type", job.Type));
-                        }
-                    }
+                    Forget(id, job);
                 }
                 else if (next is null || finished + retention < next)
                 {
@@ -202,6 +206,49 @@ internal sealed class BlockJobTracker(string vm, SpanSource spans)
             foreach (var job in jobs.Values)
             {
                 QmpTracing.End(job.Span);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Room for one more job id, within the VM's series cap: the job that finished first gives way, since its
+    /// gauges only wait out their retention; when every tracked job runs, the new one is dropped and counted.
+    /// </summary>
+    private bool MakeRoom()
+    {
+        if (jobs.Count < series.Cap(BlockJobMapping.BlockJobOffset))
+        {
+            return true;
+        }
+
+        string? oldest = null;
+        var oldestAt = DateTimeOffset.MaxValue;
+        foreach (var (id, job) in jobs)
+        {
+            if (job.FinishedAt is { } finished && finished < oldestAt)
+            {
+                (oldest, oldestAt) = (id, finished);
+            }
+        }
+
+        if (oldest is null)
+        {
+            series.Add(MetricCatalog.SeriesDropped.With("metric", BlockJobMapping.BlockJobOffset.Name));
+            return false;
+        }
+
+        Forget(oldest, jobs[oldest]);
+        return true;
+    }
+
+    private void Forget(string id, Job job)
+    {
+        jobs.Remove(id);
+        if (job.Type is not null)
+        {
+            foreach (var family in (MetricFamily[])[BlockJobMapping.BlockJobOffset, BlockJobMapping.BlockJobLen, BlockJobMapping.BlockJobSpeed, BlockJobMapping.BlockJobReady])
+            {
+                series.Remove(family.With("job", id).With("type", job.Type));
             }
         }
     }

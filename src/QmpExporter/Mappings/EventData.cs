@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Text;
 using System.Text.Json;
 using QmpExporter.Qmp;
 
@@ -89,6 +90,19 @@ internal static class EventData
     {
         var reader = new Utf8JsonReader(data);
         return Find(ref reader, member) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) ? value : null;
+    }
+
+    /// <summary>A count (a non-negative integer) or null when absent; any other number is malformed, never a negative increment.</summary>
+    /// <exception cref="FormatException">The member is a number below 0 or past <see cref="long.MaxValue"/>, or a fraction.</exception>
+    public static long? Count(ReadOnlySpan<byte> data, ReadOnlySpan<byte> member)
+    {
+        var reader = new Utf8JsonReader(data);
+        if (!Find(ref reader, member) || reader.TokenType != JsonTokenType.Number)
+        {
+            return null;
+        }
+
+        return reader.TryGetInt64(out var value) && value >= 0 ? value : throw new FormatException($"{Encoding.UTF8.GetString(member)} is not a count");
     }
 
     /// <summary>The raw JSON of an object member, e.g. DUMP_COMPLETED's <c>result</c>; empty when absent.</summary>

@@ -41,12 +41,12 @@ internal sealed partial class GuestEventsMapping : IEventMapping
             vm.Series.Set(DumpLastBytes, total);
         }
 
-        if (failed)
+        if (failed && vm.EventLogThrottle.TryEnter(out var suppressed))
         {
-            LogDumpFailed(vm.Logger, vm.Name, EventData.Text(evt.Data, "error"u8) ?? "no error text");
+            LogDumpFailed(vm.Logger, vm.Name, PeerText.ForLog(EventData.Text(evt.Data, "error"u8) ?? "no error text"), suppressed);
         }
     }
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "VM {Vm}: guest memory dump failed: {Error}")]
-    private static partial void LogDumpFailed(ILogger logger, string vm, string error);
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "VM {Vm}: guest memory dump failed: {Error} ({Suppressed} more events since the last line)")]
+    private static partial void LogDumpFailed(ILogger logger, string vm, string error, int suppressed);
 }

@@ -34,9 +34,10 @@ internal sealed class QuorumMapping : IEventMapping
         }
 
         var data = evt.Data;
+        var sectors = EventData.Count(data, "sectors-count"u8) ?? 0;
         var node = vm.NodeNames.Resolve(EventData.Name(data, "node-name"u8), out _);
         var type = EventData.EnumString(data, "type"u8) ?? "";
         vm.Series.Add(QuorumBadReports.With("node_name", node).With("type", type));
-        vm.Series.Add(QuorumBadSectors.With("node_name", node).With("type", type), EventData.Long(data, "sectors-count"u8) ?? 0);
+        vm.Series.Add(QuorumBadSectors.With("node_name", node).With("type", type), sectors);
     }
 }

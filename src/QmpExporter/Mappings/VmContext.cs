@@ -27,7 +27,7 @@ internal sealed class VmContext(string name, VmSeries series, TimeProvider time,
     /// <summary>The exporter's span source: spans are recorded only while something listens to it.</summary>
     public SpanSource Spans { get; } = spans;
 
-    public BlockJobTracker Jobs { get; } = new(name, spans);
+    public BlockJobTracker Jobs { get; } = new(name, series, spans);
 
     public VmTraces Traces { get; } = new(name, spans);
 

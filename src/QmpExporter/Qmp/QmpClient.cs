@@ -350,6 +350,12 @@ internal sealed class QmpClient : IAsyncDisposable
     {
         var message = QmpMessage.Parse(line, dataMembers);
 
+        // A peer that speaks before it greets is not a QMP server: nothing it said counts.
+        if (!greeting.Task.IsCompleted && message.Kind != QmpMessageKind.Greeting)
+        {
+            throw new QmpProtocolException(QmpProtocolErrorReasons.BadGreeting, $"a line before the QMP greeting: {Preview(line)}");
+        }
+
         switch (message.Kind)
         {
             case QmpMessageKind.Event:

@@ -67,7 +67,7 @@ internal readonly struct QmpMessage
     /// <summary>
     /// An event exactly as QEMU serialises it (qobject's JSON writer: fixed member order, ", " and ": " spacing):
     /// <c>{"timestamp": {"seconds": S, "microseconds": U}, "event": "NAME"}</c>, or with <c>, "data": {...}</c> before
-    /// the closing brace. False for anything else (other spacing, signs, leading zeros, more than 18 digits, a name
+    /// the closing brace. False for anything else (a timestamp out of range, other spacing, signs, leading zeros, more than 18 digits, a name
     /// beyond [A-Za-z0-9_-], data not an object or not valid JSON): such a line is read by <see cref="ParseAnyShape"/>,
     /// which accepts or rejects it. The data object is validated and indexed in one <see cref="Utf8JsonReader"/> pass.
     /// </summary>
@@ -77,8 +77,10 @@ internal readonly struct QmpMessage
         var at = 0;
         if (!Literal(line, ref at, "{\"timestamp\": {\"seconds\": "u8)
             || !Digits(line, ref at, out var seconds)
+            || seconds > MaxTimestampSeconds
             || !Literal(line, ref at, ", \"microseconds\": "u8)
             || !Digits(line, ref at, out var microseconds)
+            || microseconds > 999_999
             || !Literal(line, ref at, "}, \"event\": \""u8))
         {
             return false;
@@ -298,21 +300,30 @@ internal readonly struct QmpMessage
             var isSeconds = reader.ValueTextEquals("seconds"u8);
             var isMicroseconds = !isSeconds && reader.ValueTextEquals("microseconds"u8);
             reader.Read();
-            if (reader.TokenType == JsonTokenType.Number && (isSeconds || isMicroseconds) && reader.TryGetInt64(out var value))
+            if (!isSeconds && !isMicroseconds)
             {
-                if (isSeconds)
-                {
-                    seconds = value;
-                }
-                else
-                {
-                    microseconds = value;
-                }
+                reader.Skip();
+                continue;
+            }
+
+            // Checked here, before any mapping sees the event, so an event is applied whole or not at all.
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value)
+                || value < 0 || value > (isSeconds ? MaxTimestampSeconds : 999_999))
+            {
+                throw new FormatException($"event timestamp {(isSeconds ? "seconds" : "microseconds")} out of range");
+            }
+
+            if (isSeconds)
+            {
+                seconds = value;
             }
             else
             {
-                reader.Skip();
+                microseconds = value;
             }
         }
     }
+
+    /// <summary>The end of year 9999, the last second a <see cref="DateTimeOffset"/> holds.</summary>
+    private const long MaxTimestampSeconds = 253_402_300_799;
 }

@@ -35,6 +35,20 @@ internal static class QmpTracing
     public const string MigrationSpan = "qemu.migration";
     public const string IncidentSpan = "qemu.incident";
 
+    /// <summary>Characters of a string attribute taken from event data; the rest is cut, as the OTLP span limits would.</summary>
+    public const int MaxAttributeLength = 256;
+
+    /// <summary>Attributes one span event takes from event data.</summary>
+    public const int MaxEventAttributes = 32;
+
+    /// <summary>
+    /// Events one span keeps while it runs: an <see cref="Activity"/> holds them in memory until it ends, and a job can
+    /// see an error event per I/O request. The ones past it are counted in <see cref="DroppedEvents"/>.
+    /// </summary>
+    public const int MaxEventsPerSpan = 128;
+
+    public const string DroppedEvents = "qmp.dropped_events";
+
     /// <summary>Ends a span at QEMU's time <paramref name="end"/> (or now), without touching what is current on this thread.</summary>
     public static void End(Activity? activity, DateTimeOffset? end = null)
     {
@@ -53,8 +67,31 @@ internal static class QmpTracing
         Activity.Current = ambient;
     }
 
+    /// <summary>Adds a span event unless the span has <see cref="MaxEventsPerSpan"/> already; then counts it in <see cref="DroppedEvents"/>.</summary>
+    public static void AddEvent(Activity? activity, in ActivityEvent evt)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        if (activity.GetTagItem(DroppedEvents) is long dropped)
+        {
+            activity.SetTag(DroppedEvents, dropped + 1);
+        }
+        else if (activity.Events.Take(MaxEventsPerSpan).Count() == MaxEventsPerSpan)
+        {
+            activity.SetTag(DroppedEvents, 1L);
+        }
+        else
+        {
+            activity.AddEvent(evt);
+        }
+    }
+
     /// <summary>
-    /// An event's <c>data</c> as span-event attributes: members in snake_case under <paramref name="prefix"/>
+    /// An event's <c>data</c> as span-event attributes, at most <see cref="MaxEventAttributes"/> of them, strings and
+    /// arrays cut to <see cref="MaxAttributeLength"/>: members in snake_case under <paramref name="prefix"/>
     /// (<c>node-name</c> becomes <c>qemu.block.node_name</c>), nested objects joined with dots, arrays as JSON text.
     /// </summary>
     public static ActivityTagsCollection DataAttributes(ReadOnlySpan<byte> data, string prefix)
@@ -80,6 +117,11 @@ internal static class QmpTracing
 
     private static void Flatten(JsonElement element, string name, ActivityTagsCollection tags)
     {
+        if (tags.Count >= MaxEventAttributes)
+        {
+            return;
+        }
+
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
@@ -90,7 +132,7 @@ internal static class QmpTracing
 
                 break;
             case JsonValueKind.String:
-                tags[name] = element.GetString();
+                tags[name] = Cut(element.GetString());
                 break;
             case JsonValueKind.Number:
                 tags[name] = element.TryGetInt64(out var integer) ? integer : (object)element.GetDouble();
@@ -99,8 +141,11 @@ internal static class QmpTracing
                 tags[name] = element.GetBoolean();
                 break;
             case JsonValueKind.Array:
-                tags[name] = element.GetRawText();
+                tags[name] = Cut(element.GetRawText());
                 break;
         }
     }
+
+    /// <summary>A peer string cut to <see cref="MaxAttributeLength"/> for a span attribute.</summary>
+    public static string? Cut(string? text) => text is { Length: > MaxAttributeLength } ? text[..MaxAttributeLength] : text;
 }

@@ -70,7 +70,7 @@ internal sealed class VmTraces(string vm, SpanSource spans)
                 incidentEvents = 0;
             }
 
-            incident?.AddEvent(new ActivityEvent(evt.Name, evt.Timestamp, attributes));
+            QmpTracing.AddEvent(incident, new ActivityEvent(evt.Name, evt.Timestamp, attributes));
             incidentEvents++;
             incidentLastSeen = now;
             incidentLastEvent = evt.Timestamp;
@@ -112,7 +112,7 @@ internal sealed class VmTraces(string vm, SpanSource spans)
                 migrationEnd = null;
             }
 
-            migration?.AddEvent(new ActivityEvent(eventName, at, new ActivityTagsCollection { [tag] = value }));
+            QmpTracing.AddEvent(migration, new ActivityEvent(eventName, at, new ActivityTagsCollection { [tag] = value }));
         }
     }
 

@@ -18,7 +18,7 @@ internal sealed class ExporterMetrics : IDisposable
     private readonly VmRegistry registry;
     private readonly Meter meter;
 
-    public ExporterMetrics(VmRegistry registry)
+    public ExporterMetrics(VmRegistry registry, ExporterHealth health)
     {
         this.registry = registry;
         meter = new Meter(new MeterOptions(MeterName) { Version = Version });
@@ -39,6 +39,10 @@ internal sealed class ExporterMetrics : IDisposable
             () => new Measurement<long>(1, new("version", Version), new("revision", Revision), new("dotnet", DotnetVersion)),
             description: BuildInfoHelp);
         ProcessMetrics.Register(meter);
+        foreach (var (name, help, read) in ExporterHealth.Counters)
+        {
+            meter.CreateObservableCounter(name, () => read(health), description: help);
+        }
     }
 
     public static string Version => InformationalVersion.Split('+')[0];

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 
@@ -18,7 +19,7 @@ namespace QmpExporter.Telemetry;
 /// provider's own, into which every VM's observations are replayed; a new observation (a migration ended) makes the
 /// next scrape build anew, which happens rarely enough to cost nothing.
 /// </summary>
-internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics metrics, VmRegistry registry) : IDisposable
+internal sealed partial class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics metrics, VmRegistry registry, ExporterHealth health, ILogger logger) : IDisposable
 {
     /// <summary>Retired series worth a rebuild, at the least: below this the memory they hold does not matter.</summary>
     private const int MinRetiredForRebuild = 1024;
@@ -27,6 +28,7 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
     private const int MinCardinalityLimit = 256;
 
     private readonly Lock rebuildGate = new();
+    private readonly Mappings.LogThrottle failureLog = new(TimeProvider.System, TimeSpan.FromMinutes(1));
     private Generation? current;
 
     public int Rebuilds { get; private set; }
@@ -38,11 +40,35 @@ internal sealed class MetricsEndpoint(IApplicationBuilder app, ExporterMetrics m
         {
             await generation.Scrape(context).ConfigureAwait(false);
         }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            OnFailed(e.Message);
+            throw;
+        }
         finally
         {
             generation.Release();
         }
+
+        // The Prometheus exporter turns its own failures (e.g. a body past its buffer) into a bare 500.
+        if (context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
+        {
+            OnFailed($"HTTP {context.Response.StatusCode}");
+        }
     }
+
+    private void OnFailed(string why)
+    {
+        var first = health.OnScrapeFailed();
+        if (failureLog.TryEnter(out var suppressed) || first)
+        {
+            LogScrapeFailed(logger, why, registry.OutputBytes, registry.Vms.Sum(vm => (long)vm.SeriesCount), suppressed);
+        }
+    }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Error,
+        Message = "A scrape of /metrics failed ({Why}); the series estimate {Bytes} bytes in {Series} series ({Suppressed} more failures since the last line, counted in qmp_exporter_scrape_failures_total)")]
+    private static partial void LogScrapeFailed(ILogger logger, string why, long bytes, long series, int suppressed);
 
     public void Dispose() => current?.Release();
 

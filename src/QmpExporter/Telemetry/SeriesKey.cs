@@ -65,7 +65,8 @@ internal readonly struct Series
             throw new ArgumentException($"{Family.Name}: label '{label}' set twice", nameof(label));
         }
 
-        return new Series(Family, Key.With(index, value), set | (1 << index));
+        // The one place a label value enters a series: peer-sent values are bounded here, once.
+        return new Series(Family, Key.With(index, LabelValue.Bound(value)), set | (1 << index));
     }
 
     /// <summary>The key of a complete series; throws naming the labels left unset.</summary>

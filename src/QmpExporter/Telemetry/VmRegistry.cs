@@ -7,19 +7,32 @@ namespace QmpExporter.Telemetry;
 /// and with it every series it had; the count of series let go tells <see cref="ExporterMetrics"/> when to rebuild
 /// its instruments so the OpenTelemetry SDK lets go of them too.
 /// </summary>
-internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm)
+internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSeriesPerVm = VmRegistry.DefaultMaxSeriesPerVm, long maxScrapeBytes = VmRegistry.DefaultMaxScrapeBytes)
 {
     public const int DefaultMaxSeriesPerVm = 256;
+
+    /// <summary>
+    /// Far below the ~170 MB the OpenTelemetry Prometheus exporter can buffer, past which every scrape fails; yet
+    /// hundreds of VMs' worth of series (a busy VM's series take tens of KB).
+    /// </summary>
+    public const long DefaultMaxScrapeBytes = 32L * 1024 * 1024;
 
     private readonly ConcurrentDictionary<string, VmSeries> vms = new(StringComparer.Ordinal);
     private readonly long[] createdSeries = new long[catalog.Count];
     private long retiredSeries;
     private long histogramVersion;
+    private long outputBytes;
 
     public ICollection<VmSeries> Vms => vms.Values;
 
     /// <summary>Every family a VM may have, each at its <see cref="MetricFamily.Index"/>.</summary>
     public IReadOnlyList<MetricFamily> Catalog { get; } = catalog;
+
+    /// <summary>What all VMs' series may take in a <c>/metrics</c> body, estimated; new series past it are dropped and counted.</summary>
+    public long MaxScrapeBytes { get; } = maxScrapeBytes;
+
+    /// <summary>The estimated body size of all series now.</summary>
+    public long OutputBytes => Interlocked.Read(ref outputBytes);
 
     /// <summary>Label sets one VM may create in a family of free-form names (devices, nodes, jobs).</summary>
     public int MaxSeriesPerVm { get; } = maxSeriesPerVm;
@@ -46,6 +59,7 @@ internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSer
             OnHistogramChanged();
         }
 
+        ReleaseOutputBytes(series.OutputBytes);
         return true;
     }
 
@@ -61,6 +75,18 @@ internal sealed class VmRegistry(IReadOnlyList<MetricFamily> catalog, int maxSer
     public long HistogramVersion => Interlocked.Read(ref histogramVersion);
 
     internal void OnHistogramChanged() => Interlocked.Increment(ref histogramVersion);
+    internal bool TryReserveOutputBytes(long bytes, bool force)
+    {
+        if (Interlocked.Add(ref outputBytes, bytes) <= MaxScrapeBytes || force)
+        {
+            return true;
+        }
+
+        Interlocked.Add(ref outputBytes, -bytes);
+        return false;
+    }
+
+    internal void ReleaseOutputBytes(long bytes) => Interlocked.Add(ref outputBytes, -bytes);
 
     internal void OnSeriesRetired(int count) => Interlocked.Add(ref retiredSeries, count);
 

@@ -15,6 +15,7 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
     private readonly Lock gate = new();
     private readonly Dictionary<SeriesKey, double>?[] families = new Dictionary<SeriesKey, double>?[registry.Catalog.Count];
     private readonly HistogramBuckets?[] histograms = new HistogramBuckets?[registry.Catalog.Count];
+    private long outputBytes;
 
     public string Vm { get; } = vm;
 
@@ -25,6 +26,18 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
             lock (gate)
             {
                 return families.Sum(f => f?.Count ?? 0);
+            }
+        }
+    }
+
+    /// <summary>Roughly what this VM's series take in a <c>/metrics</c> body: its share of <see cref="VmRegistry.MaxScrapeBytes"/>.</summary>
+    public long OutputBytes
+    {
+        get
+        {
+            lock (gate)
+            {
+                return outputBytes;
             }
         }
     }
@@ -166,6 +179,9 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
             if (families[family.Index] is { Count: > 0 } series)
             {
                 registry.OnSeriesRetired(series.Count);
+                var bytes = series.Keys.Sum(key => OutputCost(family, key));
+                outputBytes -= bytes;
+                registry.ReleaseOutputBytes(bytes);
                 series.Clear();
             }
         }
@@ -179,6 +195,9 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
             if (families[series.Family.Index]?.Remove(key) == true)
             {
                 registry.OnSeriesRetired(1);
+                var bytes = OutputCost(series.Family, key);
+                outputBytes -= bytes;
+                registry.ReleaseOutputBytes(bytes);
                 return true;
             }
 
@@ -257,11 +276,14 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
     }
 
-    /// <summary>The value slot of a series, created when new; a null ref when the VM's cap for the family is reached.</summary>
+    /// <summary>
+    /// The value slot of a series, created when new; a null ref when the VM's cap for the family is reached or the
+    /// series would take the body past <see cref="VmRegistry.MaxScrapeBytes"/>. Label values are bounded already.
+    /// </summary>
     private ref double Slot(MetricFamily family, in SeriesKey key)
     {
         var series = families[family.Index] ??= [];
-        if (series.Count >= registry.Cap(family) && !series.ContainsKey(key))
+        if (!series.ContainsKey(key) && !TryAdmit(family, key, series.Count))
         {
             if (family != MetricCatalog.SeriesDropped)
             {
@@ -282,6 +304,38 @@ internal sealed class VmSeries(string vm, VmRegistry registry)
         }
 
         return ref slot;
+    }
+
+    /// <summary>Reserves the output a new series takes; the drop counter itself is always admitted, or a drop could not be counted.</summary>
+    private bool TryAdmit(MetricFamily family, in SeriesKey key, int count)
+    {
+        if (count >= registry.Cap(family))
+        {
+            return false;
+        }
+
+        var bytes = OutputCost(family, key);
+        if (!registry.TryReserveOutputBytes(bytes, force: family == MetricCatalog.SeriesDropped))
+        {
+            return false;
+        }
+
+        outputBytes += bytes;
+        return true;
+    }
+
+    /// <summary>An upper estimate of the series' line in the Prometheus text format: name, labels, value, timestamp.</summary>
+    private int OutputCost(MetricFamily family, in SeriesKey key)
+    {
+        const int valueAndPunctuation = 48;
+        var bytes = family.Name.Length + "{vm=\"\"".Length + Vm.Length + valueAndPunctuation;
+        for (var i = 0; i < family.Labels.Length; i++)
+        {
+            // Escaping may double a quote or backslash; UTF-8 may take up to three bytes for a UTF-16 char.
+            bytes += family.Labels[i].Length + 4 + (3 * (key[i]?.Length ?? 0));
+        }
+
+        return bytes;
     }
 
     /// <summary>Per bucket (not cumulative, +Inf last): how many observations fell in it and their sum.</summary>

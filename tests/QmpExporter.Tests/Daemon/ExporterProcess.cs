@@ -11,6 +11,7 @@ namespace QmpExporter.Tests.Daemon;
 /// </summary>
 internal sealed partial class ExporterProcess : IAsyncDisposable
 {
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly List<string> lines = [];
     private readonly List<string> stderr = [];
 
@@ -112,6 +113,13 @@ internal sealed partial class ExporterProcess : IAsyncDisposable
             "the exporter to log where it listens",
             TimeSpan.FromSeconds(30));
         return new Uri(url!);
+    }
+
+    /// <summary>Scrapes <c>/metrics</c> until <paramref name="done"/> holds, as <see cref="ExporterHost.WaitForAsync"/> does in process.</summary>
+    public async Task<Scrape> WaitForAsync(Func<Scrape, bool> done, string what, TimeSpan? timeout = null)
+    {
+        var metrics = new Uri(await ListeningAsync(), "/metrics");
+        return await Eventually.Get(async () => new Scrape(await Http.GetStringAsync(metrics)), done, what, timeout);
     }
 
     public async ValueTask DisposeAsync()

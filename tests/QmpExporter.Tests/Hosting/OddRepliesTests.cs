@@ -63,7 +63,8 @@ public sealed class OddRepliesTests
         Assert.Equal(1, scrape.Value("qmp_up", ("vm", vm.Name)));
         Assert.Equal(0, scrape.Value("qmp_disconnects_total", ("vm", vm.Name)));
         Assert.True(scrape.Value("qmp_protocol_errors_total", ("vm", vm.Name), ("reason", "malformed_line")) >= 1);
-        Assert.Equal(1, scrape.Value("qmp_events_total", ("vm", vm.Name), ("event", "RESET")));
+        // A timestamp that is not a whole number in range makes the whole event malformed: it is not counted.
+        Assert.Null(scrape.Value("qmp_events_total", ("vm", vm.Name), ("event", "RESET")));
         Assert.Equal(1, scrape.Value("qmp_events_total", ("vm", vm.Name), ("event", "BLOCK_IO_ERROR")));
     }
 }

@@ -70,11 +70,11 @@ public sealed class BlockJobMappingTests : IDisposable
         Assert.Null(query.PollInterval(vm.Vm, polling));
 
         vm.Time.Advance(TimeSpan.FromMinutes(4));
-        vm.Vm.Jobs.Expire(vm.Time.GetUtcNow(), polling.FinishedJobRetention, vm.Series);
+        vm.Vm.Jobs.Expire(vm.Time.GetUtcNow(), polling.FinishedJobRetention);
         Assert.Equal(33554432, vm.Value(BlockJobMapping.BlockJobOffset.With("job", "job-stream").With("type", "stream")));
 
         vm.Time.Advance(TimeSpan.FromMinutes(1));
-        vm.Vm.Jobs.Expire(vm.Time.GetUtcNow(), polling.FinishedJobRetention, vm.Series);
+        vm.Vm.Jobs.Expire(vm.Time.GetUtcNow(), polling.FinishedJobRetention);
         Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobOffset));
         Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobLen));
         Assert.Equal(0, vm.Count(BlockJobMapping.BlockJobSpeed));

@@ -40,7 +40,7 @@ public sealed class ManagementSocketGuardTests
 
         // Only the deliberate bad limit fails: the socket passed.
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("QmpExporter:MaxLineBytes must be at least 1024", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("QmpExporter:MaxLineBytes must be between 1024 and", result.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("qemu-server", result.StdErr, StringComparison.Ordinal);
     }
 

@@ -7,7 +7,7 @@ namespace QmpExporter.Tests.Telemetry;
 
 /// <summary>
 /// README's Metrics table, rendered from the catalog: one row per family, in catalog order, then the exporter's own
-/// gauges (not per VM): the build info and the libvirt source's connection.
+/// metrics (not per VM): the build info, process, libvirt connection and failure counters.
 /// </summary>
 internal static class MetricTable
 {
@@ -30,7 +30,13 @@ internal static class MetricTable
         {
             Row(table, name, type, [], help);
         }
+
         Row(table, LibvirtSource.UpMetric, "gauge", ["uri"], LibvirtSource.UpHelp);
+        foreach (var (name, help, _) in ExporterHealth.Counters)
+        {
+            Row(table, name, "counter", [], help);
+        }
+
         return table.Append(End).Append('\n').ToString();
     }
 
