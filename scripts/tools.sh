@@ -8,6 +8,9 @@ ensure_packages qemu-system-x86 qemu-utils prometheus prometheus-alertmanager sy
 # TLS and signal checks of the daemon: a CA made with openssl, requests with curl, signals with kill.
 ensure_packages openssl curl procps
 command -v npm >/dev/null || ensure_packages nodejs npm
+# The package and image checks: a Debian root booted by systemd-nspawn, an OCI image built by buildah and run by
+# podman with runc (no container daemon).
+ensure_packages mmdebstrap systemd-container buildah skopeo podman runc
 
 # npm tools, pinned by tools/package-lock.json; reinstalled only when the lock changes.
 if ! cmp -s "$root/tools/package-lock.json" "$root/tools/node_modules/.package-lock.json.installed" 2>/dev/null; then

@@ -7,7 +7,7 @@ namespace QmpExporter.Tests.Deploy;
 /// <summary>deploy/systemd: the unit verifies cleanly, is hardened, and its user and group can be created.</summary>
 public sealed partial class SystemdUnitTests : IDisposable
 {
-    private const string InstalledExecStart = "ExecStart=/usr/local/bin/qmp-exporter ";
+    private const string InstalledExecStart = "ExecStart=/usr/bin/qmp-exporter ";
 
     private readonly string temp = ScratchDir.CreateTempDirectory("systemd");
 
@@ -64,8 +64,9 @@ public sealed partial class SystemdUnitTests : IDisposable
         var unit = await File.ReadAllTextAsync(UnitFile);
 
         Assert.Contains("\nType=notify\n", unit, StringComparison.Ordinal);
-        Assert.Contains("\nExecStart=/usr/local/bin/qmp-exporter --contentRoot /etc/qmp-exporter $QMP_EXPORTER_OPTS\n", unit, StringComparison.Ordinal);
+        Assert.Contains("\nExecStart=/usr/bin/qmp-exporter --contentRoot /etc/qmp-exporter $ARGS\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nEnvironmentFile=-/etc/default/qmp-exporter\n", unit, StringComparison.Ordinal);
+        Assert.Contains("\nARGS=\"\"\n", await File.ReadAllTextAsync(Path.Combine(Repository.SystemdDir, "qmp-exporter.default")), StringComparison.Ordinal);
         Assert.Contains("\nExecReload=/bin/kill -HUP $MAINPID\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nUser=qmp-exporter\n", unit, StringComparison.Ordinal);
         Assert.Contains("\nSupplementaryGroups=qmp\n", unit, StringComparison.Ordinal);

@@ -24,6 +24,7 @@ internal static class ExternalTool
         "the checking tools when missing (systemd-analyze and systemd-sysusers from Debian's systemd, promtool and prometheus " +
         "from Debian's prometheus, amtool from prometheus-alertmanager, qemu-system-x86_64 from qemu-system-x86, qemu-img " +
         "and qemu-io from qemu-utils, virsh and libvirtd from libvirt-clients and libvirt-daemon-system, node from nodejs, " +
+        "mmdebstrap, systemd-nspawn from systemd-container, buildah, skopeo, podman and runc, " +
         "helm into .tools/bin, kubernetes-models and typescript (tsc) by npm ci in tools/) and puts them on PATH";
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
