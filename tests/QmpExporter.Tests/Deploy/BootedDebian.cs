@@ -66,11 +66,11 @@ internal sealed class BootedDebian : IAsyncDisposable
         return tarball;
     }
 
-    /// <summary>Unpacks the root into <paramref name="root"/> and boots it; returns once systemd finished starting up.</summary>
-    public static async Task<BootedDebian> BootAsync(string root)
+    /// <summary>Unpacks <paramref name="tarball"/> into <paramref name="root"/> and boots it; returns once systemd finished starting up.</summary>
+    public static async Task<BootedDebian> BootAsync(string tarball, string root)
     {
         Directory.CreateDirectory(root);
-        await ExternalTool.RunCheckedAsync("tar", ["-xf", await TarballAsync(), "-C", root]);
+        await ExternalTool.RunCheckedAsync("tar", ["-xf", tarball, "-C", root]);
 
         var start = new ProcessStartInfo(ExternalTool.Find("systemd-nspawn"))
         {

@@ -20,6 +20,8 @@ public sealed class DebianPackageTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Installs_starts_reloads_and_purges_under_systemd()
     {
+        // The Debian root downloads (first run) while the binary compiles.
+        var tarball = BootedDebian.TarballAsync();
         var binary = await ReleaseBinary.GetAsync();
         var build = await ExternalTool.RunCheckedAsync(
             Repository.Path("scripts", "deb.sh"),
@@ -30,7 +32,7 @@ public sealed class DebianPackageTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(build.StdOut.Trim());
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await using var debian = await BootedDebian.BootAsync(Path.Combine(temp, "root"));
+        await using var debian = await BootedDebian.BootAsync(await tarball, Path.Combine(temp, "root"));
         output.WriteLine($"root unpacked and booted in {clock.Elapsed.TotalSeconds:F1} s");
         File.Copy(deb, Path.Combine(debian.Root, "root", Path.GetFileName(deb)));
 
