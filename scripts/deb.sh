@@ -12,6 +12,7 @@
 #   /etc/qmp-exporter/appsettings.json             the example configuration (conffile)
 # and deploy/debian's maintainer scripts. File times are SOURCE_DATE_EPOCH (default: the last commit's time).
 # It depends on procps for the unit's ExecReload=/bin/kill (minimal Debian roots lack it).
+# libvirt0 is suggested: the libvirt source loads it (see deploy/systemd/libvirt.conf).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/artifacts/deb}
@@ -44,6 +45,7 @@ Architecture: amd64
 Maintainer: QmpExporter developers <qmp-exporter@users.noreply.github.com>
 Installed-Size: $(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
 Depends: libc6 (>= 2.34), libssl3 | libssl3t64, procps, systemd (>= 247) | systemd-sysusers, init-system-helpers (>= 1.52)
+Suggests: libvirt0
 Section: net
 Priority: optional
 Homepage: https://github.com/qmp-exporter/qmp-exporter
