@@ -154,7 +154,13 @@ internal sealed class LineLoggerProvider(LogFormat format, bool journald, TextWr
         line.Append("\" ");
     }
 
-    private static string Text(object? value) => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+    /// <summary>A field's text; a list (the VMs a reload added) as its items joined, as the message template shows it.</summary>
+    private static string Text(object? value) => value switch
+    {
+        string text => text,
+        System.Collections.IEnumerable items => string.Join(", ", items.Cast<object?>().Select(item => Convert.ToString(item, CultureInfo.InvariantCulture))),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
 
     /// <summary><c>DelaySeconds</c> → <c>delay_seconds</c>, the field style of Prometheus exporters' logs.</summary>
     private static string SnakeCase(string name)
