@@ -44,7 +44,7 @@ public sealed class ExporterStartupValidationTests
     }
 
     /// <summary>Builds and starts the exporter as Program.cs does; the failure may come from either step.</summary>
-    private static async Task<OptionsValidationException> StartFailsAsync(params string[] args)
+    internal static async Task<OptionsValidationException> StartFailsAsync(params string[] args)
     {
         WebApplication? app = null;
         try
@@ -65,6 +65,6 @@ public sealed class ExporterStartupValidationTests
             }
         }
 
-        throw new Xunit.Sdk.XunitException("the exporter started with an invalid configuration");
+        throw new Xunit.Sdk.XunitException("the exporter started with an unusable configuration");
     }
 }

@@ -1,9 +1,8 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using QmpExporter.Hosting;
+using QmpExporter.Tests.Configuration;
 using QmpExporter.Tests.Hosting;
 using QmpExporter.Tests.Support;
 
@@ -93,7 +92,7 @@ public sealed class ConfigEditTests : IAsyncLifetime
     [InlineData("--QmpExporter:Vms=web1", "QmpExporter:Vms must be a list")]
     public async Task A_type_error_or_an_out_of_range_number_at_start_is_a_clean_failure_naming_the_key(string arg, string expected)
     {
-        var error = await StartFailsAsync(arg);
+        var error = await ExporterStartupValidationTests.StartFailsAsync(arg);
 
         Assert.Contains(error.Failures, f => f.Contains(expected, StringComparison.Ordinal));
     }
@@ -103,38 +102,13 @@ public sealed class ConfigEditTests : IAsyncLifetime
     {
         WriteSettings("""{"QmpExporter": {"Vms": [""");
 
-        var error = await StartFailsAsync("--contentRoot", contentRoot.FullName);
+        var error = await ExporterStartupValidationTests.StartFailsAsync("--contentRoot", contentRoot.FullName);
 
         Assert.Contains(error.Failures, f => f.Contains(SettingsFile, StringComparison.Ordinal));
     }
 
     private static string Settings(params FakeVm[] vms) =>
         JsonSerializer.Serialize(new { QmpExporter = new { Vms = vms.Select(vm => new { vm.Name, vm.Socket }) } });
-
-    /// <summary>Builds and starts the exporter as Program.cs does; the failure may come from either step.</summary>
-    private static async Task<OptionsValidationException> StartFailsAsync(params string[] args)
-    {
-        WebApplication? app = null;
-        try
-        {
-            app = ExporterApp.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. args]);
-            await app.StartAsync();
-            await app.StopAsync();
-        }
-        catch (OptionsValidationException e)
-        {
-            return e;
-        }
-        finally
-        {
-            if (app is not null)
-            {
-                await app.DisposeAsync();
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException("the exporter started with an unusable configuration");
-    }
 
     /// <summary>Replaces the file in one rename, as editors and config management do, so a reload never reads half a file.</summary>
     private void WriteSettings(string json)
