@@ -34,25 +34,25 @@ internal static partial class Log
     [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Configuration change rejected, keeping the previous VM list: {Errors}")]
     public static partial void ReloadRejected(ILogger logger, string errors);
 
-    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "libvirt {Uri}: connected, watching {Count} running domains")]
+    [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "libvirt {Uri}: connected, watching {Count} running domains")]
     public static partial void LibvirtConnected(ILogger logger, string uri, int count);
 
-    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "libvirt {Uri}: {Problem}; retrying in {DelaySeconds:0.0} s")]
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "libvirt {Uri}: {Problem}; retrying in {DelaySeconds:0.0} s")]
     public static partial void LibvirtConnectFailed(ILogger logger, string uri, string problem, double delaySeconds);
 
-    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "libvirt {Uri}: connection closed ({Reason}); reconnecting")]
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "libvirt {Uri}: connection closed ({Reason}); reconnecting")]
     public static partial void LibvirtConnectionClosed(ILogger logger, string uri, string reason);
 
-    [LoggerMessage(EventId = 43, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain {Uuid} running, watched through libvirt")]
+    [LoggerMessage(EventId = 63, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain {Uuid} running, watched through libvirt")]
     public static partial void LibvirtDomainStarted(ILogger logger, string vm, string uuid);
 
-    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain stopped; its series leave after the grace period")]
+    [LoggerMessage(EventId = 64, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain stopped; its series leave after the grace period")]
     public static partial void LibvirtDomainStopped(ILogger logger, string vm);
 
-    [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "VM {Vm}: libvirt call failed: {Error}")]
+    [LoggerMessage(EventId = 65, Level = LogLevel.Warning, Message = "VM {Vm}: libvirt call failed: {Error}")]
     public static partial void LibvirtQueryFailed(ILogger logger, string vm, string error);
 
-    [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain gone for the grace period; its series left /metrics")]
+    [LoggerMessage(EventId = 66, Level = LogLevel.Information, Message = "VM {Vm}: libvirt domain gone for the grace period; its series left /metrics")]
     public static partial void LibvirtDomainDeparted(ILogger logger, string vm);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "The configuration lists no VMs (\"Vms\": []): stopping all {Count} sessions")]
